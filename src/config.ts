@@ -1,0 +1,184 @@
+import { z } from "zod";
+import { ConfigError } from "./errors.js";
+import { parseScheduleMs } from "./lib/duration.js";
+import { parseCallbackAllowlist, type CallbackAllowlist } from "./security/callback-allowlist.js";
+
+/** Every setting of the relay, validated and frozen. Built once by `loadConfig`, passed down, never read from the environment again. */
+export interface Config {
+  /** PORT: where the API listens (default 8080; 0 picks a free port). */
+  readonly port: number;
+  /** HOST (default 0.0.0.0). */
+  readonly host: string;
+  /** DATABASE_URL: `postgres://…` uses Postgres; unset uses embedded PGlite. */
+  readonly databaseUrl: string | undefined;
+  /** RELAY_DATA_DIR: PGlite's directory (default ./.relay-data); `memory://` keeps everything in memory. */
+  readonly dataDir: string;
+  /** RENDLEY_API_URL (default https://api.rendley.com), without trailing slash. */
+  readonly rendleyApiUrl: string;
+  /** RENDLEY_API_KEY (required): sent as a bearer token upstream. */
+  readonly rendleyApiKey: string;
+  /** RELAY_API_KEY: clients' bearer token; generated, stored hashed and printed once when unset. */
+  readonly relayApiKey: string | undefined;
+  /** RELAY_SIGNING_SECRET: `whsec_` + base64 of 24–64 bytes; generated and stored when unset. */
+  readonly signingSecret: string | undefined;
+  /** RELAY_CALLBACK_ALLOWLIST: hosts, host:port or CIDRs callbacks may target despite the private-network block. */
+  readonly callbackAllowlist: CallbackAllowlist;
+  /** POLL_MIN_INTERVAL_MS (default 1000, at least 1000) / POLL_MAX_INTERVAL_MS (default 10000). */
+  readonly pollMinIntervalMs: number;
+  readonly pollMaxIntervalMs: number;
+  /** POLL_CONCURRENCY (default 32): upstream requests in flight per process. */
+  readonly pollConcurrency: number;
+  /** DELIVERY_CONCURRENCY (default 64): callback requests in flight per process. */
+  readonly deliveryConcurrency: number;
+  /** DELIVERY_RETRY_SCHEDULE (default 5s,5m,30m,2h,5h,10h,10h): delays between attempts after the first. */
+  readonly deliveryRetryScheduleMs: readonly number[];
+  /** DELIVERY_TIMEOUT_MS (default 15000): whole-request deadline of one callback attempt. */
+  readonly deliveryTimeoutMs: number;
+  /** UPSTREAM_TIMEOUT_MS (default 10000): whole-request deadline of one upstream call. */
+  readonly upstreamTimeoutMs: number;
+  /** LEASE_MS (default 15000): how long a claim held by a process that died blocks others. */
+  readonly leaseMs: number;
+  /** LOG_LEVEL (default info): trace, debug, info, warn, error, fatal or silent. */
+  readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+}
+
+const DEFAULTS = {
+  PORT: "8080",
+  HOST: "0.0.0.0",
+  RELAY_DATA_DIR: "./.relay-data",
+  RENDLEY_API_URL: "https://api.rendley.com",
+  RELAY_CALLBACK_ALLOWLIST: "",
+  POLL_MIN_INTERVAL_MS: "1000",
+  POLL_MAX_INTERVAL_MS: "10000",
+  POLL_CONCURRENCY: "32",
+  DELIVERY_CONCURRENCY: "64",
+  DELIVERY_RETRY_SCHEDULE: "5s,5m,30m,2h,5h,10h,10h",
+  DELIVERY_TIMEOUT_MS: "15000",
+  UPSTREAM_TIMEOUT_MS: "10000",
+  LEASE_MS: "15000",
+  LOG_LEVEL: "info",
+} as const;
+
+const SIGNING_SECRET_HINT = "it must be `whsec_` followed by the base64 of 24 to 64 random bytes (e.g. `whsec_$(openssl rand -base64 32)`)";
+
+/** Checks a Standard Webhooks secret; returns the problem or undefined. */
+export function signingSecretProblem(secret: string): string | undefined {
+  if (!secret.startsWith("whsec_")) return `does not start with whsec_; ${SIGNING_SECRET_HINT}`;
+  const b64 = secret.slice("whsec_".length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || Buffer.from(b64, "base64").toString("base64") !== b64) {
+    return `is not valid base64 after whsec_; ${SIGNING_SECRET_HINT}`;
+  }
+  const bytes = Buffer.from(b64, "base64").length;
+  if (bytes < 24 || bytes > 64) return `decodes to ${bytes} bytes; ${SIGNING_SECRET_HINT}`;
+  return undefined;
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const schema = z
+  .object({
+    PORT: int(0, 65535),
+    HOST: z.string().min(1),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
+      .optional(),
+    RELAY_DATA_DIR: z.string().min(1),
+    RENDLEY_API_URL: z
+      .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+      .transform((u) => u.replace(/\/+$/, "")),
+    RENDLEY_API_KEY: z
+      .string({ error: "is required: set it to your Rendley API key, e.g. `RENDLEY_API_KEY=<your key> npm start`" })
+      .min(1, "is empty: set it to your Rendley API key"),
+    RELAY_API_KEY: z
+      .string()
+      .regex(/^[\x21-\x7e]{16,256}$/, "must be 16 to 256 printable characters without spaces")
+      .optional(),
+    RELAY_SIGNING_SECRET: z
+      .string()
+      .superRefine((s, ctx) => {
+        const problem = signingSecretProblem(s);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .optional(),
+    RELAY_CALLBACK_ALLOWLIST: z.string().transform((raw, ctx) => {
+      try {
+        return parseCallbackAllowlist(raw);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+    POLL_MIN_INTERVAL_MS: int(1000),
+    POLL_MAX_INTERVAL_MS: int(1000),
+    POLL_CONCURRENCY: int(1, 10_000),
+    DELIVERY_CONCURRENCY: int(1, 10_000),
+    DELIVERY_RETRY_SCHEDULE: z.string().transform((raw, ctx) => {
+      try {
+        return parseScheduleMs(raw);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+    DELIVERY_TIMEOUT_MS: int(100, 300_000),
+    UPSTREAM_TIMEOUT_MS: int(100, 300_000),
+    LEASE_MS: int(1000),
+    LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+  })
+  .superRefine((env, ctx) => {
+    if (env.POLL_MAX_INTERVAL_MS < env.POLL_MIN_INTERVAL_MS) {
+      ctx.addIssue({ code: "custom", path: ["POLL_MAX_INTERVAL_MS"], message: "must not be below POLL_MIN_INTERVAL_MS" });
+    }
+  });
+
+/**
+ * Reads and validates the relay's settings. Pure: it takes the environment as an argument and
+ * throws one ConfigError listing every problem, each naming its variable; only `main` exits.
+ * Empty strings count as unset.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const input: Record<string, string | undefined> = { ...DEFAULTS };
+  for (const key of [...Object.keys(DEFAULTS), "DATABASE_URL", "RENDLEY_API_KEY", "RELAY_API_KEY", "RELAY_SIGNING_SECRET"]) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== "") input[key] = value.trim();
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? "environment");
+        if (issue.message.includes(name)) return issue.message;
+        return name === "POLL_MIN_INTERVAL_MS" && issue.code === "too_small"
+          ? `${name} ${issue.message} (Rendley: no benefit polling faster than once per second)`
+          : `${name} ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.RELAY_DATA_DIR,
+    rendleyApiUrl: e.RENDLEY_API_URL,
+    rendleyApiKey: e.RENDLEY_API_KEY,
+    relayApiKey: e.RELAY_API_KEY,
+    signingSecret: e.RELAY_SIGNING_SECRET,
+    callbackAllowlist: e.RELAY_CALLBACK_ALLOWLIST,
+    pollMinIntervalMs: e.POLL_MIN_INTERVAL_MS,
+    pollMaxIntervalMs: e.POLL_MAX_INTERVAL_MS,
+    pollConcurrency: e.POLL_CONCURRENCY,
+    deliveryConcurrency: e.DELIVERY_CONCURRENCY,
+    deliveryRetryScheduleMs: Object.freeze(e.DELIVERY_RETRY_SCHEDULE),
+    deliveryTimeoutMs: e.DELIVERY_TIMEOUT_MS,
+    upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+    leaseMs: e.LEASE_MS,
+    logLevel: e.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,95 @@
+import { sql } from "drizzle-orm";
+import { sha256Hex } from "../../lib/hash.js";
+import { newId } from "../../lib/ids.js";
+import type { Random } from "../../lib/random.js";
+import type { Database } from "../client.js";
+import { ts } from "../sql-values.js";
+
+/** The tenant every request belongs to until tenancy (several apps per relay) exists. */
+export const DEFAULT_TENANT_ID = "ten_default";
+
+/** A fresh relay API key: `rrk_` + 32 random bytes, base64url. */
+export function generateApiKey(random: Random): string {
+  return `rrk_${random.bytes(32).toString("base64url")}`;
+}
+
+/** A fresh signing secret: `whsec_` + base64 of 32 random bytes (Standard Webhooks). */
+export function generateSigningSecret(random: Random): string {
+  return `whsec_${random.bytes(32).toString("base64")}`;
+}
+
+/**
+ * Makes sure the default tenant exists with an API key and a signing secret.
+ * - RELAY_API_KEY given: its hash is the tenant's `env` key (a previous, different env key is revoked).
+ *   Not given: the env key (if any) is revoked, and when no key is left a new one is generated and returned,
+ *   to be shown once: only its hash is stored.
+ * - RELAY_SIGNING_SECRET given and different from the current secret: it becomes current. Not given and
+ *   none stored: one is generated.
+ * Runs under a row lock on the tenant so replicas starting together generate one key, not two.
+ */
+export async function bootstrapDefaultTenant(
+  db: Database,
+  options: { relayApiKey: string | undefined; signingSecret: string | undefined; random: Random; now: Date },
+): Promise<{ generatedApiKey?: string; generatedSigningSecret: boolean }> {
+  const { random, now } = options;
+  return db.orm.transaction(async (tx) => {
+    await db.rows(
+      sql`insert into tenants (id, name, created_at) values (${DEFAULT_TENANT_ID}, 'default', ${ts(now)}) on conflict (id) do nothing`,
+      tx,
+    );
+    await db.rows(sql`select id from tenants where id = ${DEFAULT_TENANT_ID} for update`, tx);
+
+    let generatedApiKey: string | undefined;
+    const envHash = options.relayApiKey ? sha256Hex(options.relayApiKey) : null;
+    await db.rows(
+      sql`update api_keys set revoked_at = ${ts(now)}
+          where tenant_id = ${DEFAULT_TENANT_ID} and source = 'env' and revoked_at is null
+            and key_hash is distinct from ${envHash}`,
+      tx,
+    );
+    if (envHash) {
+      await db.rows(
+        sql`insert into api_keys (id, tenant_id, key_hash, source, created_at)
+            values (${newId("key", random, now.getTime())}, ${DEFAULT_TENANT_ID}, ${envHash}, 'env', ${ts(now)})
+            on conflict (key_hash) do update set revoked_at = null`,
+        tx,
+      );
+    } else {
+      const active = await db.rows<{ n: number }>(
+        sql`select count(*)::int as n from api_keys where tenant_id = ${DEFAULT_TENANT_ID} and revoked_at is null`,
+        tx,
+      );
+      if ((active[0]?.n ?? 0) === 0) {
+        generatedApiKey = generateApiKey(random);
+        await db.rows(
+          sql`insert into api_keys (id, tenant_id, key_hash, source, created_at)
+              values (${newId("key", random, now.getTime())}, ${DEFAULT_TENANT_ID}, ${sha256Hex(generatedApiKey)}, 'generated', ${ts(now)})`,
+          tx,
+        );
+      }
+    }
+
+    const current = await db.rows<{ id: string; secret: string }>(
+      sql`select id, secret from signing_secrets
+          where tenant_id = ${DEFAULT_TENANT_ID} and expires_at is null
+          order by created_at desc limit 1`,
+      tx,
+    );
+    const wanted = options.signingSecret;
+    let generatedSigningSecret = false;
+    if ((wanted && current[0]?.secret !== wanted) || (!wanted && !current[0])) {
+      generatedSigningSecret = !wanted;
+      await db.rows(
+        sql`update signing_secrets set expires_at = ${ts(now)} where tenant_id = ${DEFAULT_TENANT_ID} and expires_at is null`,
+        tx,
+      );
+      await db.rows(
+        sql`insert into signing_secrets (id, tenant_id, secret, source, created_at)
+            values (${newId("sec", random, now.getTime())}, ${DEFAULT_TENANT_ID}, ${wanted ?? generateSigningSecret(random)},
+                    ${wanted ? "env" : "generated"}, ${ts(now)})`,
+        tx,
+      );
+    }
+    return generatedApiKey ? { generatedApiKey, generatedSigningSecret } : { generatedSigningSecret };
+  });
+}

@@ -1,0 +1,75 @@
+import { sql } from "drizzle-orm";
+import type { Database } from "../client.js";
+import { ts } from "../sql-values.js";
+
+/** A delivery leased to this process for one callback attempt. */
+export interface ClaimedDelivery {
+  id: string;
+  tenantId: string;
+  watchId: string;
+  event: string;
+  callbackUrl: string;
+  body: string;
+  claimSeq: number;
+  /** This attempt's number within the current series (1 = the immediate first attempt). */
+  seriesAttempt: number;
+  /** This attempt's number over the delivery's life (numbers the attempt log). */
+  attempt: number;
+  trigger: "scheduled" | "manual";
+}
+
+/**
+ * Leases up to `limit` due deliveries. A delivery waits while an earlier-ranked event of the same watch is
+ * still pending, so `job.processing` always reaches the receiver before the final event. The attempt counts
+ * from the claim: a process killed mid-request has used that attempt (as graphile-worker and River do).
+ */
+export async function claimDueDeliveries(
+  db: Database,
+  options: { workerId: string; limit: number; now: Date; leaseMs: number },
+): Promise<ClaimedDelivery[]> {
+  const { workerId, limit, now, leaseMs } = options;
+  const rows = await db.rows<{
+    id: string;
+    tenant_id: string;
+    watch_id: string;
+    event: string;
+    callback_url: string;
+    body: string;
+    claim_seq: number;
+    series_attempts: number;
+    total_attempts: number;
+    next_trigger: string;
+  }>(sql`
+    with due as materialized (
+      select d.id from deliveries d
+      where d.status = 'pending' and d.next_attempt_at <= ${ts(now)}
+        and not exists (
+          select 1 from deliveries e
+          where e.watch_id = d.watch_id and e.status = 'pending' and e.rank < d.rank)
+      order by d.next_attempt_at
+      limit ${limit}::int
+      for update skip locked
+    )
+    update deliveries d
+    set next_attempt_at = ${ts(now)} + ${leaseMs}::int * interval '1 millisecond',
+        claim_seq = d.claim_seq + 1,
+        locked_by = ${workerId},
+        series_attempts = d.series_attempts + 1,
+        total_attempts = d.total_attempts + 1
+    from due
+    where d.id = due.id
+    returning d.id, d.tenant_id, d.watch_id, d.event, d.callback_url, d.body, d.claim_seq,
+              d.series_attempts, d.total_attempts, d.next_trigger`);
+  return rows.map((r) => ({
+    id: r.id,
+    tenantId: r.tenant_id,
+    watchId: r.watch_id,
+    event: r.event,
+    callbackUrl: r.callback_url,
+    body: r.body,
+    claimSeq: r.claim_seq,
+    seriesAttempt: r.series_attempts,
+    attempt: r.total_attempts,
+    trigger: r.next_trigger === "manual" ? "manual" : "scheduled",
+  }));
+}

@@ -1,0 +1,118 @@
+import { sql } from "drizzle-orm";
+import { buildEventBody, eventRank, type JobEvent } from "../../delivery/events.js";
+import { ConflictError } from "../../errors.js";
+import { newId } from "../../lib/ids.js";
+import type { Random } from "../../lib/random.js";
+import type { UpstreamJob } from "../../upstream/job.js";
+import type { Database, Executor } from "../client.js";
+import { toJson, ts } from "../sql-values.js";
+
+export interface NewWatch {
+  tenantId: string;
+  jobId: string;
+  callbackUrl: string;
+  events: readonly JobEvent[];
+  metadata: Record<string, unknown> | null;
+  idempotencyKey?: string | undefined;
+  /** Fingerprint of the request body, compared when the idempotency key repeats. */
+  requestHash?: string | undefined;
+}
+
+/**
+ * Registers a watch. One poll row per (tenant, job) is shared by every watch on the job:
+ * - no row, or a finished one: it becomes active and due now (the first poll happens at once; a job that
+ *   already finished is re-read, which also refreshes its time-limited result links);
+ * - an active row keeps its cadence, so the upstream sees one poll stream however many watches join.
+ * A watch joining a job already seen `processing` gets its `job.processing` event here, since the
+ * scheduler only emits events on status changes.
+ * @returns the watch id and whether it was created (false: an idempotent repeat)
+ * @throws ConflictError idempotency_conflict when the key was used with a different body
+ */
+export async function createWatch(
+  db: Database,
+  input: NewWatch,
+  ctx: { now: Date; random: Random; pollMinIntervalMs: number },
+): Promise<{ watchId: string; created: boolean }> {
+  const { now, random } = ctx;
+  return db.orm.transaction(async (tx) => {
+    if (input.idempotencyKey) {
+      const repeat = await findByIdempotencyKey(db, tx, input);
+      if (repeat) return repeat;
+    }
+
+    const [poll] = await db.rows<{ id: string; was_active: boolean; job_status: string | null; job: unknown }>(
+      sql`
+        with before as (
+          select status from polls where tenant_id = ${input.tenantId} and job_id = ${input.jobId}
+        )
+        insert into polls (id, tenant_id, job_id, status, next_poll_at, interval_ms, created_at, updated_at)
+        values (${newId("pol", random, now.getTime())}, ${input.tenantId}, ${input.jobId}, 'active', ${ts(now)},
+                ${ctx.pollMinIntervalMs}::int, ${ts(now)}, ${ts(now)})
+        on conflict (tenant_id, job_id) do update set
+          status = 'active',
+          next_poll_at = case when polls.status = 'active' then polls.next_poll_at else excluded.next_poll_at end,
+          interval_ms = case when polls.status = 'active' then polls.interval_ms else excluded.interval_ms end,
+          not_found_count = case when polls.status = 'active' then polls.not_found_count else 0 end,
+          updated_at = excluded.updated_at
+        returning id, coalesce((select status = 'active' from before), false) as was_active, job_status, job`,
+      tx,
+    );
+    if (!poll) throw new Error("poll upsert returned no row");
+
+    const watchId = newId("wch", random, now.getTime());
+    const inserted = await db.rows<{ id: string }>(
+      sql`
+        insert into watches (id, tenant_id, poll_id, job_id, callback_url, events, metadata, status,
+                             idempotency_key, request_hash, created_at, updated_at)
+        values (${watchId}, ${input.tenantId}, ${poll.id}, ${input.jobId}, ${input.callbackUrl},
+                (select array_agg(e) from jsonb_array_elements_text(${JSON.stringify(input.events)}::jsonb) as e),
+                ${input.metadata === null ? null : JSON.stringify(input.metadata)}::jsonb, 'watching',
+                ${input.idempotencyKey ?? null}, ${input.requestHash ?? null}, ${ts(now)}, ${ts(now)})
+        on conflict (tenant_id, idempotency_key) do nothing
+        returning id`,
+      tx,
+    );
+    if (inserted.length === 0) {
+      // A concurrent request with the same key won the race; answer as a repeat of it.
+      const repeat = await findByIdempotencyKey(db, tx, input);
+      if (repeat) return repeat;
+      throw new Error("idempotent insert lost a race but found no winner");
+    }
+
+    if (poll.was_active && poll.job_status === "processing" && input.events.includes("job.processing")) {
+      await db.rows(
+        sql`
+          insert into deliveries (id, tenant_id, watch_id, event, rank, callback_url, body, status, next_attempt_at, created_at, updated_at)
+          values (${newId("msg", random, now.getTime())}, ${input.tenantId}, ${watchId}, 'job.processing',
+                  ${eventRank("job.processing")}::smallint, ${input.callbackUrl},
+                  ${buildEventBody({
+                    type: "job.processing",
+                    observedAt: now,
+                    watchId,
+                    jobId: input.jobId,
+                    job: toJson<UpstreamJob>(poll.job),
+                    metadata: input.metadata,
+                  })},
+                  'pending', ${ts(now)}, ${ts(now)}, ${ts(now)})`,
+        tx,
+      );
+    }
+    return { watchId, created: true };
+  });
+}
+
+async function findByIdempotencyKey(
+  db: Database,
+  tx: Executor,
+  input: NewWatch,
+): Promise<{ watchId: string; created: false } | undefined> {
+  const [existing] = await db.rows<{ id: string; request_hash: string | null }>(
+    sql`select id, request_hash from watches where tenant_id = ${input.tenantId} and idempotency_key = ${input.idempotencyKey ?? null}`,
+    tx,
+  );
+  if (!existing) return undefined;
+  if (existing.request_hash !== (input.requestHash ?? null)) {
+    throw new ConflictError("idempotency_conflict", "this Idempotency-Key was already used with a different request body");
+  }
+  return { watchId: existing.id, created: false };
+}

@@ -1,0 +1,150 @@
+import { sql } from "drizzle-orm";
+import type { UpstreamJob } from "../../upstream/job.js";
+import type { Database } from "../client.js";
+import { textList, toDate, toJson } from "../sql-values.js";
+
+export interface AttemptView {
+  attempt: number;
+  trigger: "scheduled" | "manual";
+  at: string;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+}
+
+export interface DeliveryView {
+  id: string;
+  event: string;
+  status: "pending" | "delivered" | "failed";
+  attempts: AttemptView[];
+  next_attempt_at: string | null;
+  delivered_at: string | null;
+  last_error: string | null;
+}
+
+/** The API's Watch object. */
+export interface WatchView {
+  id: string;
+  job_id: string;
+  callback_url: string;
+  events: string[];
+  metadata: Record<string, unknown> | null;
+  status: "watching" | "delivering" | "delivered" | "failed" | "canceled" | "expired";
+  job_status: string | null;
+  job: UpstreamJob | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  deliveries: DeliveryView[];
+}
+
+const iso = (v: Date | string | null) => toDate(v)?.toISOString() ?? null;
+
+/**
+ * Loads complete Watch objects for a page of ids in three queries (watches with their job, deliveries,
+ * attempts), whatever the page size. Rows of other tenants are never returned. Order follows `ids`.
+ */
+export async function loadWatchViews(db: Database, tenantId: string, ids: readonly string[]): Promise<WatchView[]> {
+  if (ids.length === 0) return [];
+  const watches = await db.rows<{
+    id: string;
+    job_id: string;
+    callback_url: string;
+    events: string[];
+    metadata: unknown;
+    status: WatchView["status"];
+    job_status: string | null;
+    job: unknown;
+    last_error: string | null;
+    created_at: Date | string;
+    updated_at: Date | string;
+  }>(sql`
+    select w.id, w.job_id, w.callback_url, w.events, w.metadata, w.status, p.job_status, p.job, w.last_error,
+           w.created_at, w.updated_at
+    from watches w join polls p on p.id = w.poll_id
+    where w.tenant_id = ${tenantId} and w.id in ${textList(ids)}`);
+  if (watches.length === 0) return [];
+
+  const deliveries = await db.rows<{
+    id: string;
+    watch_id: string;
+    event: string;
+    status: DeliveryView["status"];
+    next_attempt_at: Date | string | null;
+    delivered_at: Date | string | null;
+    last_error: string | null;
+  }>(sql`
+    select id, watch_id, event, status, next_attempt_at, delivered_at, last_error
+    from deliveries
+    where tenant_id = ${tenantId} and watch_id in ${textList(watches.map((w) => w.id))}
+    order by rank, created_at`);
+
+  const attempts =
+    deliveries.length === 0
+      ? []
+      : await db.rows<{
+          delivery_id: string;
+          attempt: number;
+          trigger: AttemptView["trigger"];
+          at: Date | string;
+          status_code: number | null;
+          duration_ms: number;
+          error: string | null;
+        }>(sql`
+          select delivery_id, attempt, trigger, at, status_code, duration_ms, error
+          from delivery_attempts
+          where tenant_id = ${tenantId} and delivery_id in ${textList(deliveries.map((d) => d.id))}
+          order by delivery_id, attempt`);
+
+  const attemptsByDelivery = new Map<string, AttemptView[]>();
+  for (const a of attempts) {
+    const list = attemptsByDelivery.get(a.delivery_id) ?? [];
+    list.push({
+      attempt: a.attempt,
+      trigger: a.trigger,
+      at: iso(a.at) ?? "",
+      status_code: a.status_code,
+      duration_ms: a.duration_ms,
+      error: a.error,
+    });
+    attemptsByDelivery.set(a.delivery_id, list);
+  }
+  const deliveriesByWatch = new Map<string, DeliveryView[]>();
+  for (const d of deliveries) {
+    const list = deliveriesByWatch.get(d.watch_id) ?? [];
+    list.push({
+      id: d.id,
+      event: d.event,
+      status: d.status,
+      attempts: attemptsByDelivery.get(d.id) ?? [],
+      next_attempt_at: d.status === "pending" ? iso(d.next_attempt_at) : null,
+      delivered_at: iso(d.delivered_at),
+      last_error: d.last_error,
+    });
+    deliveriesByWatch.set(d.watch_id, list);
+  }
+
+  const byId = new Map(
+    watches.map((w) => [
+      w.id,
+      {
+        id: w.id,
+        job_id: w.job_id,
+        callback_url: w.callback_url,
+        events: w.events,
+        metadata: toJson<Record<string, unknown>>(w.metadata),
+        status: w.status,
+        job_status: w.job_status,
+        job: toJson<UpstreamJob>(w.job),
+        last_error: w.last_error,
+        created_at: iso(w.created_at) ?? "",
+        updated_at: iso(w.updated_at) ?? "",
+        deliveries: deliveriesByWatch.get(w.id) ?? [],
+      } satisfies WatchView,
+    ]),
+  );
+  return ids.flatMap((id) => {
+    const view = byId.get(id);
+    return view ? [view] : [];
+  });
+}

@@ -1,0 +1,77 @@
+import { sql } from "drizzle-orm";
+import type { DeliveryAck } from "../../delivery/backoff.js";
+import type { Database } from "../client.js";
+import { records, ts } from "../sql-values.js";
+
+/**
+ * Writes a batch of attempt outcomes in ONE statement: the deliveries (fenced by claim_seq, so a claim
+ * that lost its lease cannot overwrite the newer claimant's result), the attempt log (every attempt that
+ * reached the network is recorded, fenced or not: it happened), and the watches whose final event settled.
+ * @returns ids of deliveries whose write-back applied
+ */
+export async function recordDeliveryResults(db: Database, acks: readonly DeliveryAck[], now: Date): Promise<Set<string>> {
+  if (acks.length === 0) return new Set();
+  const updates = acks.map((a) => ({
+    id: a.id,
+    claim_seq: a.claimSeq,
+    status: a.kind === "delivered" ? "delivered" : a.kind === "failed" ? "failed" : "pending",
+    release: a.kind === "release",
+    next_attempt_at: a.nextAttemptAt?.toISOString() ?? null,
+    last_error: a.lastError,
+    delivered: a.kind === "delivered",
+  }));
+  const attempts = acks.flatMap((a) =>
+    a.attempt
+      ? [
+          {
+            tenant_id: a.tenantId,
+            delivery_id: a.id,
+            attempt: a.attempt.attempt,
+            trigger: a.attempt.trigger,
+            at: a.attempt.at.toISOString(),
+            status_code: a.attempt.statusCode,
+            duration_ms: a.attempt.durationMs,
+            error: a.attempt.error,
+          },
+        ]
+      : [],
+  );
+  const rows = await db.rows<{ id: string }>(sql`
+    with u as (
+      select * from jsonb_to_recordset(${records(updates)})
+        as u(id text, claim_seq int, status text, release boolean, next_attempt_at timestamptz, last_error text, delivered boolean)
+    ),
+    upd as (
+      update deliveries d
+      set status = u.status,
+          next_attempt_at = u.next_attempt_at,
+          last_error = case when u.release then d.last_error else u.last_error end,
+          delivered_at = case when u.delivered then ${ts(now)} else d.delivered_at end,
+          series_attempts = d.series_attempts - (case when u.release then 1 else 0 end),
+          total_attempts = d.total_attempts - (case when u.release then 1 else 0 end),
+          next_trigger = case when u.release then d.next_trigger else 'scheduled' end,
+          locked_by = null,
+          updated_at = ${ts(now)}
+      from u
+      where d.id = u.id and d.claim_seq = u.claim_seq
+      returning d.id, d.watch_id, d.event, d.status, d.last_error
+    ),
+    logged as (
+      insert into delivery_attempts (tenant_id, delivery_id, attempt, trigger, at, status_code, duration_ms, error)
+      select a.tenant_id, a.delivery_id, a.attempt, a.trigger, a.at, a.status_code, a.duration_ms, a.error
+      from jsonb_to_recordset(${records(attempts)})
+        as a(tenant_id text, delivery_id text, attempt int, trigger text, at timestamptz, status_code int, duration_ms int, error text)
+    ),
+    settled as (
+      update watches w
+      set status = case when upd.status = 'delivered' then 'delivered' else 'failed' end,
+          last_error = case when upd.status = 'delivered' then null else 'delivery failed: ' || upd.last_error end,
+          updated_at = ${ts(now)}
+      from upd
+      where w.id = upd.watch_id and w.status = 'delivering'
+        and upd.status in ('delivered', 'failed')
+        and upd.event in ('job.completed', 'job.failed', 'job.canceled')
+    )
+    select id from upd`);
+  return new Set(rows.map((r) => r.id));
+}

@@ -1,0 +1,171 @@
+import { sql } from "drizzle-orm";
+import { bigint, index, integer, jsonb, pgTable, smallint, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+const createdAt = () => ts("created_at").notNull().defaultNow();
+const updatedAt = () => ts("updated_at").notNull().defaultNow();
+
+/** One row per app using the relay. A single default tenant for now; every owned row carries tenant_id. */
+export const tenants = pgTable("tenants", {
+  id: text().primaryKey(),
+  name: text().notNull(),
+  createdAt: createdAt(),
+});
+
+/** Relay API keys, stored as SHA-256 hex hashes: the key itself is shown once and never stored. */
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    keyHash: text().notNull(),
+    /** `env` (from RELAY_API_KEY) or `generated`. */
+    source: text().notNull(),
+    createdAt: createdAt(),
+    revokedAt: ts("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_key_hash_key").on(t.keyHash)],
+);
+
+/** Signing secrets per tenant; the current one has expires_at null. */
+export const signingSecrets = pgTable(
+  "signing_secrets",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    secret: text().notNull(),
+    source: text().notNull(),
+    createdAt: createdAt(),
+    expiresAt: ts("expires_at"),
+  },
+  (t) => [index("signing_secrets_tenant_idx").on(t.tenantId, t.createdAt)],
+);
+
+/**
+ * The scheduler row: one per upstream job (per tenant), shared by every watch on that job, so the
+ * upstream sees one polling cadence. `status` is `active` while any watch needs polls, then `done`
+ * (terminal job), `expired` (job not found) or `idle` (every watch canceled).
+ */
+export const polls = pgTable(
+  "polls",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    jobId: text().notNull(),
+    status: text().notNull().default("active"),
+    nextPollAt: ts("next_poll_at").notNull(),
+    intervalMs: integer().notNull(),
+    /** Fencing token: bumped by every claim; write-backs only apply when it still matches. */
+    claimSeq: integer().notNull().default(0),
+    lockedBy: text(),
+    jobStatus: text(),
+    job: jsonb(),
+    jobFetchedAt: ts("job_fetched_at"),
+    pollCount: integer().notNull().default(0),
+    notFoundCount: integer().notNull().default(0),
+    errorCount: integer().notNull().default(0),
+    lastError: text(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("polls_tenant_job_key").on(t.tenantId, t.jobId),
+    // Only active rows are ever claimed: the claim's cost does not grow with finished rows.
+    index("polls_due_idx").on(t.nextPollAt).where(sql`status = 'active'`),
+  ],
+);
+
+/** What an app registered: a job id, a callback URL, the events it wants. */
+export const watches = pgTable(
+  "watches",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    pollId: text()
+      .notNull()
+      .references(() => polls.id),
+    jobId: text().notNull(),
+    callbackUrl: text().notNull(),
+    events: text().array().notNull(),
+    metadata: jsonb(),
+    status: text().notNull().default("watching"),
+    lastError: text(),
+    idempotencyKey: text(),
+    requestHash: text(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("watches_tenant_created_idx").on(t.tenantId, t.createdAt.desc(), t.id.desc()),
+    index("watches_tenant_status_created_idx").on(t.tenantId, t.status, t.createdAt.desc(), t.id.desc()),
+    index("watches_tenant_job_created_idx").on(t.tenantId, t.jobId, t.createdAt.desc(), t.id.desc()),
+    index("watches_poll_watching_idx").on(t.pollId).where(sql`status = 'watching'`),
+    uniqueIndex("watches_tenant_idempotency_key").on(t.tenantId, t.idempotencyKey),
+  ],
+);
+
+/**
+ * One row per event message of a watch; its id is the `webhook-id`, stable across every attempt and
+ * redelivery. `rank` orders a watch's events (processing before terminal).
+ */
+export const deliveries = pgTable(
+  "deliveries",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    watchId: text()
+      .notNull()
+      .references(() => watches.id),
+    event: text().notNull(),
+    rank: smallint().notNull(),
+    callbackUrl: text().notNull(),
+    body: text().notNull(),
+    status: text().notNull().default("pending"),
+    /** Attempts in the current series (a redelivery starts a new series); indexes the retry schedule. */
+    seriesAttempts: integer().notNull().default(0),
+    /** Attempts over the delivery's whole life; numbers the attempt log. */
+    totalAttempts: integer().notNull().default(0),
+    nextTrigger: text().notNull().default("scheduled"),
+    nextAttemptAt: ts("next_attempt_at"),
+    claimSeq: integer().notNull().default(0),
+    lockedBy: text(),
+    lastError: text(),
+    deliveredAt: ts("delivered_at"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("deliveries_watch_event_key").on(t.watchId, t.event),
+    index("deliveries_due_idx").on(t.nextAttemptAt).where(sql`status = 'pending'`),
+    index("deliveries_watch_pending_idx").on(t.watchId, t.rank).where(sql`status = 'pending'`),
+  ],
+);
+
+/** Append-only log of callback attempts. */
+export const deliveryAttempts = pgTable(
+  "delivery_attempts",
+  {
+    id: bigint({ mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    tenantId: text().notNull(),
+    deliveryId: text()
+      .notNull()
+      .references(() => deliveries.id),
+    attempt: integer().notNull(),
+    trigger: text().notNull(),
+    at: ts("at").notNull(),
+    statusCode: integer(),
+    durationMs: integer().notNull(),
+    error: text(),
+  },
+  (t) => [index("delivery_attempts_delivery_idx").on(t.deliveryId, t.attempt)],
+);

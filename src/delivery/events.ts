@@ -1,0 +1,67 @@
+import { parseResult, type JobStatus, type UpstreamJob } from "../upstream/job.js";
+
+/** Events a watch can subscribe to. */
+export const JOB_EVENTS = ["job.processing", "job.completed", "job.failed", "job.canceled"] as const;
+export type JobEvent = (typeof JOB_EVENTS)[number];
+/** Every event the relay sends; `watch.expired` is always sent, whatever the subscription. */
+export type EventType = JobEvent | "watch.expired";
+/** Default subscription: the three terminal outcomes. */
+export const DEFAULT_EVENTS: readonly JobEvent[] = ["job.completed", "job.failed", "job.canceled"];
+export const TERMINAL_EVENTS: ReadonlySet<EventType> = new Set(["job.completed", "job.failed", "job.canceled"]);
+
+/** A watch's events are delivered in rank order: processing (0) before the final event (1). */
+export function eventRank(type: EventType): number {
+  return type === "job.processing" ? 0 : 1;
+}
+
+/** The event a job status produces, if any (`queued` produces none). */
+export function eventForStatus(status: JobStatus): JobEvent | undefined {
+  return status === "queued" ? undefined : (`job.${status}` as JobEvent);
+}
+
+/** The callback body (one JSON document, serialised once and signed as these exact bytes). */
+export interface EventBody {
+  type: EventType;
+  timestamp: string;
+  data: {
+    watch_id: string;
+    job_id: string;
+    status: string | null;
+    job: UpstreamJob | null;
+    result: unknown;
+    error: string | null;
+    metadata: Record<string, unknown> | null;
+    reason?: string;
+  };
+}
+
+/**
+ * Builds the callback body for one watch. `job` is the upstream object verbatim (input_data/result_data
+ * stay JSON strings); `result` is result_data parsed for convenience.
+ */
+export function buildEventBody(input: {
+  type: EventType;
+  observedAt: Date;
+  watchId: string;
+  jobId: string;
+  job: UpstreamJob | null;
+  metadata: Record<string, unknown> | null;
+  reason?: string;
+}): string {
+  const { job } = input;
+  const body: EventBody = {
+    type: input.type,
+    timestamp: input.observedAt.toISOString(),
+    data: {
+      watch_id: input.watchId,
+      job_id: input.jobId,
+      status: job?.status ?? null,
+      job,
+      result: job ? parseResult(job) : null,
+      error: job?.error ?? null,
+      metadata: input.metadata,
+      ...(input.reason ? { reason: input.reason } : {}),
+    },
+  };
+  return JSON.stringify(body);
+}

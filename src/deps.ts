@@ -1,0 +1,77 @@
+import { Agent, type Dispatcher } from "undici";
+import type { Config } from "./config.js";
+import type { Database } from "./db/client.js";
+import { createGuardedAgent } from "./delivery/guarded-agent.js";
+import { systemClock, type Clock } from "./lib/clock.js";
+import type { Logger } from "./lib/logger.js";
+import { systemRandom, type Random } from "./lib/random.js";
+import { createUpstreamHealth, type UpstreamHealth } from "./scheduler/upstream-health.js";
+import { systemResolver, type Resolver } from "./security/callback-url.js";
+import { createUpstreamClient, type UpstreamClient } from "./upstream/client.js";
+import { USER_AGENT } from "./version.js";
+
+/** Everything with a side effect, passed down explicitly: nothing imports a singleton. */
+export interface Deps {
+  readonly config: Config;
+  readonly db: Database;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly upstream: UpstreamClient;
+  readonly upstreamHealth: UpstreamHealth;
+  /** For callbacks only: checks every address it connects to against the private-network block. */
+  readonly callbackDispatcher: Dispatcher;
+  /** DNS for registration-time callback URL checks. */
+  readonly resolver: Resolver;
+  /** Closes the HTTP pools. */
+  close(): Promise<void>;
+}
+
+/** Replaceable side effects (tests, benchmarks). */
+export interface DepsOverrides {
+  clock?: Clock;
+  random?: Random;
+  resolver?: Resolver;
+  callbackDispatcher?: Dispatcher;
+  upstreamDispatcher?: Dispatcher;
+}
+
+export function createDeps(config: Config, db: Database, logger: Logger, overrides: DepsOverrides = {}): Deps {
+  const clock = overrides.clock ?? systemClock;
+  const resolver = overrides.resolver ?? systemResolver;
+  const upstreamDispatcher =
+    overrides.upstreamDispatcher ??
+    new Agent({ keepAliveTimeout: 30_000, connections: config.pollConcurrency, connect: { timeout: config.upstreamTimeoutMs } });
+  const callbackDispatcher =
+    overrides.callbackDispatcher ??
+    createGuardedAgent({
+      allowlist: config.callbackAllowlist,
+      resolver,
+      connectTimeoutMs: Math.min(10_000, config.deliveryTimeoutMs),
+      agentOptions: { keepAliveTimeout: 10_000 },
+    });
+  return {
+    config,
+    db,
+    clock,
+    random: overrides.random ?? systemRandom,
+    logger,
+    resolver,
+    upstreamHealth: createUpstreamHealth(),
+    callbackDispatcher,
+    upstream: createUpstreamClient({
+      baseUrl: config.rendleyApiUrl,
+      apiKey: config.rendleyApiKey,
+      dispatcher: upstreamDispatcher,
+      timeoutMs: config.upstreamTimeoutMs,
+      clock,
+      userAgent: USER_AGENT,
+    }),
+    async close() {
+      await Promise.allSettled([
+        overrides.upstreamDispatcher ? undefined : upstreamDispatcher.close(),
+        overrides.callbackDispatcher ? undefined : callbackDispatcher.close(),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,195 @@
+import pLimit from "p-limit";
+import { coerceError } from "../errors.js";
+import type { Logger } from "./logger.js";
+
+export interface WorkerLoopOptions<Item, Result> {
+  /** Name used in logs (`scheduler`, `delivery`). */
+  name: string;
+  /** Claims up to `limit` due items (leases them in the database). */
+  claim(limit: number): Promise<Item[]>;
+  /** Does the work of one item (an HTTP call). Must not throw for expected failures; a throw is logged and turned into `onCrash`. */
+  process(item: Item, signal: AbortSignal): Promise<Result>;
+  /** What to acknowledge when `process` threw unexpectedly (normally: release the claim). */
+  onCrash(item: Item, error: Error): Result;
+  /** Writes a batch of results back in one round trip. Throwing keeps them for the next flush. */
+  ack(results: Result[]): Promise<void>;
+  /** Most items in flight (claimed and not yet acknowledged). */
+  concurrency: number;
+  /** How long to sleep when nothing was due (default 200 ms); `nudge()` cuts it short. */
+  idleMs?: number;
+  logger: Logger;
+}
+
+export interface WorkerLoop {
+  /** Starts claiming in the background until `stop`. */
+  start(): void;
+  /** Stops claiming; waits for in-flight work up to `graceMs`, then aborts it (its results should release the claims), and flushes acknowledgements. */
+  stop(graceMs: number): Promise<void>;
+  /** One claim → process → acknowledge round, awaited (tests and tools; not while started). Returns how many items it handled. */
+  runOnce(): Promise<number>;
+  /** Wakes the loop (new work was just added by this process). */
+  nudge(): void;
+  /** Consecutive failed claims or acks: 0 when the database answers. */
+  readonly contiguousErrors: number;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * A claim/process/acknowledge loop (graphile-worker's worker loop, River's batch completer):
+ * claims as many items as there are free slots, runs them under a p-limit, and acknowledges finished
+ * results in batches: while one flush runs, the next results gather, so the write cost per item falls
+ * as load rises. A slot frees only once its result is written, which bounds memory and the ack backlog.
+ */
+export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, Result>): WorkerLoop {
+  const { name, concurrency, logger } = options;
+  const idleMs = options.idleMs ?? 200;
+  const limit = pLimit(concurrency);
+  const minClaim = Math.max(1, Math.floor(concurrency / 8));
+  const abort = new AbortController();
+
+  let running = false;
+  let loopDone: Promise<void> = Promise.resolve();
+  let unacked = 0; // claimed, not yet written back
+  let pending: Result[] = [];
+  let flushing: Promise<void> | undefined;
+  let contiguousErrors = 0;
+  let wake: (() => void) | undefined;
+  let lastErrorLogAt = 0;
+
+  const signal = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<"timer" | "woken">((resolve) => {
+      const timer = setTimeout(() => {
+        wake = undefined;
+        resolve("timer");
+      }, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve("woken");
+      };
+    });
+
+  const logError = (what: string, err: Error) => {
+    // A database outage would otherwise print one line per tick.
+    const now = Date.now();
+    if (contiguousErrors <= 1 || now - lastErrorLogAt > 10_000) {
+      lastErrorLogAt = now;
+      logger.error({ err: { message: err.message, code: (err as { code?: string }).code }, contiguousErrors }, `${name}: ${what} failed`);
+    }
+  };
+
+  const backoffMs = () => Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(contiguousErrors, 6));
+
+  async function flush(): Promise<void> {
+    while (pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      try {
+        await options.ack(batch);
+        contiguousErrors = 0;
+        unacked -= batch.length;
+        signal();
+      } catch (err) {
+        contiguousErrors++;
+        logError("acknowledging results", coerceError(err));
+        pending = batch.concat(pending);
+        if (abort.signal.aborted && !running) return; // stopping and the database is gone: leases will expire
+        await new Promise((r) => setTimeout(r, backoffMs()));
+      }
+    }
+  }
+
+  function scheduleFlush(): void {
+    if (!flushing) {
+      flushing = flush().finally(() => {
+        flushing = undefined;
+        if (pending.length > 0) scheduleFlush();
+      });
+    }
+  }
+
+  function run(item: Item): Promise<Result> {
+    return limit(async () => {
+      try {
+        return await options.process(item, abort.signal);
+      } catch (err) {
+        const error = coerceError(err);
+        logger.error({ err: { message: error.message, stack: error.stack } }, `${name}: processing crashed`);
+        return options.onCrash(item, error);
+      }
+    });
+  }
+
+  async function claimSafe(n: number): Promise<Item[]> {
+    try {
+      const items = await options.claim(n);
+      contiguousErrors = 0;
+      return items;
+    } catch (err) {
+      contiguousErrors++;
+      logError("claiming", coerceError(err));
+      return [];
+    }
+  }
+
+  async function loop(): Promise<void> {
+    let lastWake: "timer" | "woken" = "timer";
+    while (running) {
+      const free = concurrency - unacked;
+      if (free > 0 && (free >= minClaim || unacked === 0 || lastWake === "timer")) {
+        const items = await claimSafe(free);
+        if (!running && items.length === 0) break;
+        unacked += items.length;
+        for (const item of items) {
+          void run(item).then((result) => {
+            pending.push(result);
+            scheduleFlush();
+          });
+        }
+        if (items.length === free && contiguousErrors === 0) continue; // more may be due
+      }
+      lastWake = await sleep(contiguousErrors > 0 ? backoffMs() : idleMs);
+    }
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      loopDone = loop();
+    },
+    async stop(graceMs) {
+      running = false;
+      signal();
+      await loopDone;
+      const deadline = Date.now() + graceMs;
+      while (unacked > 0 && Date.now() < deadline) {
+        await sleep(Math.min(20, deadline - Date.now())); // acks call signal() and end this early
+      }
+      if (unacked > 0) {
+        abort.abort(); // in-flight requests end now; their results release the claims
+        const hardDeadline = Date.now() + 2_000;
+        while (unacked > 0 && Date.now() < hardDeadline) {
+          await sleep(20);
+        }
+      }
+      limit.clearQueue();
+    },
+    async runOnce() {
+      const items = await options.claim(concurrency);
+      const results = await Promise.all(items.map(run));
+      if (results.length > 0) await options.ack(results);
+      return items.length;
+    },
+    nudge: signal,
+    get contiguousErrors() {
+      return contiguousErrors;
+    },
+  };
+}

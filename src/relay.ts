@@ -1,0 +1,153 @@
+import { createAdaptorServer } from "@hono/node-server";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
+import { createApp } from "./api/app.js";
+import type { Config } from "./config.js";
+import { createDb, type Database } from "./db/client.js";
+import { migrate } from "./db/migrate.js";
+import { bootstrapDefaultTenant } from "./db/queries/bootstrap-tenant.js";
+import { releaseAllClaims } from "./db/queries/release-claims.js";
+import { createDeps, type Deps, type DepsOverrides } from "./deps.js";
+import { createDeliveryWorker } from "./delivery/worker.js";
+import { coerceError } from "./errors.js";
+import { createLogger, type Logger } from "./lib/logger.js";
+import { systemRandom } from "./lib/random.js";
+import type { WorkerLoop } from "./lib/worker-loop.js";
+import { createScheduler } from "./scheduler/scheduler.js";
+
+export interface RelayOptions extends DepsOverrides {
+  logger?: Logger;
+  /** PGlite: start from this data dir tarball (tests clone a migrated template). */
+  loadDataDir?: Blob;
+  /** Which parts run in this process (default all). Tests turn loops off to step them with runOnce(). */
+  roles?: { api?: boolean; scheduler?: boolean; delivery?: boolean };
+  /** Aborts a start that is still waiting for the database. */
+  signal?: AbortSignal;
+}
+
+export interface Relay {
+  /** `http://host:port` the API listens on (port 0 resolved). */
+  readonly url: string;
+  readonly port: number;
+  readonly deps: Deps;
+  readonly scheduler: WorkerLoop;
+  readonly delivery: WorkerLoop;
+  /** Set when this start generated the API key: show it once, it is stored only as a hash. */
+  readonly generatedApiKey: string | undefined;
+  /** Stops accepting requests and claims, finishes or releases in-flight work, closes pools. */
+  stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+/** In-flight work gets this long to finish on stop before it is aborted and released (SIGTERM budget: 10 s). */
+export const DEFAULT_GRACE_MS = 6_000;
+
+/** Retries opening and migrating the database: a relay started before its Postgres waits instead of exiting. */
+async function openDatabase(config: Config, options: RelayOptions, logger: Logger): Promise<Database> {
+  for (let attempt = 1; ; attempt++) {
+    let db: Database | undefined;
+    try {
+      db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, loadDataDir: options.loadDataDir });
+      await migrate(db);
+      return db;
+    } catch (err) {
+      await db?.close().catch(() => {});
+      const error = coerceError(err) as Error & { code?: string };
+      // PGlite failures (a locked directory, a corrupt store) do not heal by waiting.
+      if (!config.databaseUrl || options.signal?.aborted) throw error;
+      const delayMs = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
+      logger.error(
+        { err: { message: error.message, code: error.code }, attempt, retryInMs: delayMs },
+        "database not reachable at start; retrying",
+      );
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, delayMs);
+        options.signal?.addEventListener("abort", () => {
+          clearTimeout(timer);
+          reject(error);
+        });
+      });
+    }
+  }
+}
+
+/**
+ * The composition root: database → migrations → default tenant → API, scheduler and delivery worker.
+ * `main.ts` calls it with the environment's config; tests call it with port 0 and their own fakes.
+ */
+export async function startRelay(config: Config, options: RelayOptions = {}): Promise<Relay> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const roles = { api: true, scheduler: true, delivery: true, ...options.roles };
+  const db = await openDatabase(config, options, logger);
+  let deps: Deps | undefined;
+  try {
+    deps = createDeps(config, db, logger, options);
+    const { clock } = deps;
+    const random = options.random ?? systemRandom;
+    const boot = await bootstrapDefaultTenant(db, {
+      relayApiKey: config.relayApiKey,
+      signingSecret: config.signingSecret,
+      random,
+      now: clock.now(),
+    });
+    if (boot.generatedSigningSecret) logger.info("generated a signing secret (read it with GET /v1/signing-secret)");
+    if (db.kind === "pglite") {
+      const released = await releaseAllClaims(db, clock.now());
+      if (released.polls + released.deliveries > 0) logger.info(released, "released claims left by a previous run");
+    }
+
+    const workerId = `${hostname()}:${process.pid}:${random.bytes(4).toString("hex")}`;
+    const delivery = createDeliveryWorker(deps, { workerId });
+    const scheduler = createScheduler(deps, { workerId, onDeliveriesCreated: () => delivery.nudge() });
+
+    let server: Server | undefined;
+    let port = 0;
+    if (roles.api) {
+      const app = createApp(deps, { onWatchCreated: () => scheduler.nudge(), onRedeliver: () => delivery.nudge() });
+      server = createAdaptorServer({ fetch: app.fetch }) as Server;
+      const listening = server;
+      await new Promise<void>((resolve, reject) => {
+        listening.once("error", reject);
+        listening.listen(config.port, config.host, () => resolve());
+      });
+      port = (server.address() as AddressInfo).port;
+    }
+    if (roles.scheduler) scheduler.start();
+    if (roles.delivery) delivery.start();
+    const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+    logger.info({ port, database: db.kind, roles }, "relay started");
+
+    const started = deps;
+    let stopping: Promise<void> | undefined;
+    return {
+      url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+      port,
+      deps: started,
+      scheduler,
+      delivery,
+      generatedApiKey: boot.generatedApiKey,
+      stop(stopOptions = {}) {
+        stopping ??= (async () => {
+          const graceMs = stopOptions.graceMs ?? DEFAULT_GRACE_MS;
+          const closed = server
+            ? new Promise<void>((resolve) => {
+                server.close(() => resolve());
+                server.closeIdleConnections();
+              })
+            : Promise.resolve();
+          await Promise.all([scheduler.stop(graceMs), delivery.stop(graceMs)]);
+          server?.closeAllConnections();
+          await closed;
+          await started.close();
+          await db.close();
+          logger.info("relay stopped");
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await deps?.close();
+    await db.close();
+    throw err;
+  }
+}
