@@ -153,7 +153,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? "environment");
-        if (issue.message.includes(name)) return issue.message;
+        if (issue.message.startsWith(name) || issue.message.startsWith(`invalid ${name}`)) return issue.message;
         return name === "POLL_MIN_INTERVAL_MS" && issue.code === "too_small"
           ? `${name} ${issue.message} (Rendley: no benefit polling faster than once per second)`
           : `${name} ${issue.message}`;

@@ -4,6 +4,7 @@ import { createLogger } from "../../src/lib/logger.js";
 import { startRelay, type Relay, type RelayOptions } from "../../src/relay.js";
 import { startFakeRendley, type FakeRendley } from "./fake-rendley.js";
 import { startReceiver, type Receiver } from "./receiver.js";
+import { waitFor } from "./wait-for.js";
 import { createTestStore, type DriverName, type TestStore } from "./test-db.js";
 
 export const TEST_API_KEY = "rrk_test_key_0123456789abcdef";
@@ -29,6 +30,10 @@ export interface TestWorld {
   logs: string[];
   /** Calls the relay API with the test key. */
   api(path: string, init?: RequestInit & { json?: unknown }): Promise<{ status: number; body: any; headers: Headers }>;
+  /** Registers a watch (callback defaults to the receiver) and returns the created Watch, failing loudly otherwise. */
+  watch(body: { job_id: string; callback_url?: string; events?: string[]; metadata?: unknown }): Promise<any>;
+  /** Waits until GET /v1/watches/{id} satisfies `until` and returns that Watch. */
+  waitForWatch(id: string, until: (watch: any) => boolean, timeoutMs?: number): Promise<any>;
   /** Stops and starts the relay on the same store (a restart). */
   restart(extraEnv?: Record<string, string>): Promise<Relay>;
   close(): Promise<void>;
@@ -95,6 +100,26 @@ export async function startWorld(options: { env?: Record<string, string>; driver
         // not JSON: keep the text
       }
       return { status: res.status, body, headers: res.headers };
+    },
+    async watch(body) {
+      const res = await world.api("/v1/watches", { method: "POST", json: { callback_url: receiver.url(), ...body } });
+      if (res.status !== 201) throw new Error(`watch registration answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return res.body.data;
+    },
+    async waitForWatch(id, until, timeoutMs = 15_000) {
+      let last: unknown;
+      try {
+        return await waitFor(
+          async () => {
+            const res = await world.api(`/v1/watches/${id}`);
+            last = res.body;
+            return res.status === 200 && until(res.body.data) ? res.body.data : undefined;
+          },
+          { timeoutMs },
+        );
+      } catch {
+        throw new Error(`watch ${id} never reached the expected state within ${timeoutMs} ms; last seen: ${JSON.stringify(last)}`);
+      }
     },
     async restart(extraEnv = {}) {
       await relay.stop();

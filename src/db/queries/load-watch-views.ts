@@ -59,7 +59,9 @@ export async function loadWatchViews(db: Database, tenantId: string, ids: readon
     created_at: Date | string;
     updated_at: Date | string;
   }>(sql`
-    select w.id, w.job_id, w.callback_url, w.events, w.metadata, w.status, p.job_status, p.job, w.last_error,
+    select w.id, w.job_id, w.callback_url, w.events, w.metadata, w.status, p.job_status, p.job,
+           -- While watching, the latest upstream problem (a 5xx, a rejected key) is the watch's problem too.
+           case when w.status = 'watching' then coalesce(w.last_error, p.last_error) else w.last_error end as last_error,
            w.created_at, w.updated_at
     from watches w join polls p on p.id = w.poll_id
     where w.tenant_id = ${tenantId} and w.id in ${textList(ids)}`);
