@@ -50,6 +50,7 @@ CREATE TABLE "polls" (
 	"claim_seq" integer DEFAULT 0 NOT NULL,
 	"locked_by" text,
 	"job_status" text,
+	"emitted_status" text,
 	"job" jsonb,
 	"job_fetched_at" timestamp with time zone,
 	"poll_count" integer DEFAULT 0 NOT NULL,

@@ -65,6 +65,8 @@ export const polls = pgTable(
     claimSeq: integer().notNull().default(0),
     lockedBy: text(),
     jobStatus: text(),
+    /** The status whose event the watching watches last got; a status change is judged against it. */
+    emittedStatus: text(),
     job: jsonb(),
     jobFetchedAt: ts("job_fetched_at"),
     pollCount: integer().notNull().default(0),

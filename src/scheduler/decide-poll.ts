@@ -60,7 +60,7 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
   switch (result.kind) {
     case "ok": {
       const { job } = result;
-      const changed = job.status !== poll.jobStatus;
+      const changed = job.status !== poll.emittedStatus;
       const event = changed ? eventForStatus(job.status) : undefined;
       return {
         ...base,

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWorld, TEST_SECRET, type TestWorld } from "../support/relay-harness.js";
+import { startWorld, TEST_API_KEY, TEST_SECRET, type TestWorld } from "../support/relay-harness.js";
 import { waitFor } from "../support/wait-for.js";
 
 describe("the watches API", () => {
@@ -187,6 +187,14 @@ describe("the watches API", () => {
   it("shows the signing secret to the key holder", async () => {
     const res = await world.api("/v1/signing-secret");
     expect(res).toMatchObject({ status: 200, body: { data: { secret: TEST_SECRET } } });
+  });
+
+  it("never logs the API key, the Rendley key or the signing secret", async () => {
+    expect(world.logs.length).toBeGreaterThan(20); // this file's requests were logged…
+    const text = world.logs.join("\n");
+    for (const secret of [TEST_API_KEY, world.rendley.apiKey, TEST_SECRET, TEST_SECRET.slice("whsec_".length)]) {
+      expect(text.includes(secret)).toBe(false); // …and none of them carries a secret
+    }
   });
 
   it("serves an OpenAPI 3.1 document that lists every route", async () => {

@@ -81,6 +81,17 @@ describe("job outcomes reach the receiver, signed", () => {
     expect(world.rendley.polls(jobId)).toBe(1);
   });
 
+  it("calls back a watch registered after another watch of the same job was already delivered", async () => {
+    const jobId = world.rendley.addJob({ steps: ["completed"] });
+    const first = await world.watch({ job_id: jobId });
+    await world.waitForWatch(first.id, (w) => w.status === "delivered");
+    const second = await world.watch({ job_id: jobId });
+    await world.waitForWatch(second.id, (w) => w.status === "delivered");
+    expect(callbacksOf(world, second.id).map((c) => c.body.type)).toEqual(["job.completed"]);
+    expect(callbacksOf(world, first.id)).toHaveLength(1);
+    expect(world.rendley.polls(jobId)).toBe(2); // read again for the late watch: fresh result links
+  });
+
   it("settles a watch whose outcome it did not subscribe to, without a callback", async () => {
     const jobId = world.rendley.addJob({ steps: ["completed"] });
     const watch = await world.watch({ job_id: jobId, events: ["job.failed"] });

@@ -96,6 +96,8 @@ describe.each(DRIVERS)("the relay process on %s", (driver) => {
 
     proc.child.kill("SIGTERM");
     expect((await proc.exited).code).toBe(0);
+    const printed = running.flatMap((p) => [...p.stdout, ...p.stderr]).join("\n");
+    for (const secret of [TEST_API_KEY, rendley.apiKey, TEST_SECRET]) expect(printed.includes(secret)).toBe(false);
   }, 90_000);
 
   it("on SIGTERM finishes or releases in-flight work, exits 0 within 10 s, and the next process sends it at once", async () => {

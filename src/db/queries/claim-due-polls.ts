@@ -10,7 +10,8 @@ export interface ClaimedPoll {
   /** Fencing token: the write-back only applies if no later claim took the row. */
   claimSeq: number;
   intervalMs: number;
-  jobStatus: string | null;
+  /** The status whose event was last emitted for this job (null: none yet, or reactivated by a new watch). */
+  emittedStatus: string | null;
   notFoundCount: number;
   errorCount: number;
 }
@@ -31,7 +32,7 @@ export async function claimDuePolls(
     job_id: string;
     claim_seq: number;
     interval_ms: number;
-    job_status: string | null;
+    emitted_status: string | null;
     not_found_count: number;
     error_count: number;
   }>(sql`
@@ -48,14 +49,14 @@ export async function claimDuePolls(
         locked_by = ${workerId}
     from due
     where p.id = due.id
-    returning p.id, p.tenant_id, p.job_id, p.claim_seq, p.interval_ms, p.job_status, p.not_found_count, p.error_count`);
+    returning p.id, p.tenant_id, p.job_id, p.claim_seq, p.interval_ms, p.emitted_status, p.not_found_count, p.error_count`);
   return rows.map((r) => ({
     id: r.id,
     tenantId: r.tenant_id,
     jobId: r.job_id,
     claimSeq: r.claim_seq,
     intervalMs: r.interval_ms,
-    jobStatus: r.job_status,
+    emittedStatus: r.emitted_status,
     notFoundCount: r.not_found_count,
     errorCount: r.error_count,
   }));

@@ -53,6 +53,8 @@ export async function createWatch(
           next_poll_at = case when polls.status = 'active' then polls.next_poll_at else excluded.next_poll_at end,
           interval_ms = case when polls.status = 'active' then polls.interval_ms else excluded.interval_ms end,
           not_found_count = case when polls.status = 'active' then polls.not_found_count else 0 end,
+          -- A finished job read again must produce its event for the new watch.
+          emitted_status = case when polls.status = 'active' then polls.emitted_status else null end,
           updated_at = excluded.updated_at
         returning id, coalesce((select status = 'active' from before), false) as was_active, job_status, job`,
       tx,

@@ -58,6 +58,7 @@ async function updatePolls(db: Database, executor: Executor, acks: readonly Poll
           next_poll_at = u.next_poll_at,
           interval_ms = u.interval_ms,
           job_status = coalesce(u.job ->> 'status', p.job_status),
+          emitted_status = coalesce(u.job ->> 'status', p.emitted_status),
           job = coalesce(u.job, p.job),
           job_fetched_at = case when u.job is null then p.job_fetched_at else ${ts(now)} end,
           not_found_count = u.not_found_count,
