@@ -80,8 +80,7 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
-const schema = z
-  .object({
+const schema = z.object({
     PORT: int(0, 65535),
     HOST: z.string().min(1),
     DATABASE_URL: z
@@ -130,12 +129,16 @@ const schema = z
     UPSTREAM_TIMEOUT_MS: int(100, 300_000),
     LEASE_MS: int(1000),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
-  })
-  .superRefine((env, ctx) => {
-    if (env.POLL_MAX_INTERVAL_MS < env.POLL_MIN_INTERVAL_MS) {
-      ctx.addIssue({ code: "custom", path: ["POLL_MAX_INTERVAL_MS"], message: "must not be below POLL_MIN_INTERVAL_MS" });
-    }
-  });
+});
+
+/** Checks between variables, run on the raw values so they are reported next to any other problem. */
+function crossFieldProblems(input: Record<string, string | undefined>): string[] {
+  const min = Number(input.POLL_MIN_INTERVAL_MS);
+  const max = Number(input.POLL_MAX_INTERVAL_MS);
+  return Number.isInteger(min) && Number.isInteger(max) && max < min
+    ? ["POLL_MAX_INTERVAL_MS must not be below POLL_MIN_INTERVAL_MS"]
+    : [];
+}
 
 /**
  * Reads and validates the relay's settings. Pure: it takes the environment as an argument and
@@ -149,17 +152,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (value !== undefined && value.trim() !== "") input[key] = value.trim();
   }
   const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const name = String(issue.path[0] ?? "environment");
-        if (issue.message.startsWith(name) || issue.message.startsWith(`invalid ${name}`)) return issue.message;
-        return name === "POLL_MIN_INTERVAL_MS" && issue.code === "too_small"
-          ? `${name} ${issue.message} (Rendley: no benefit polling faster than once per second)`
-          : `${name} ${issue.message}`;
-      }),
-    );
-  }
+  const problems = [
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((issue) => {
+          const name = String(issue.path[0] ?? "environment");
+          if (issue.message.startsWith(name) || issue.message.startsWith(`invalid ${name}`)) return issue.message;
+          return name === "POLL_MIN_INTERVAL_MS" && issue.code === "too_small"
+            ? `${name} ${issue.message} (Rendley: no benefit polling faster than once per second)`
+            : `${name} ${issue.message}`;
+        })),
+    ...crossFieldProblems(input),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return Object.freeze({
     port: e.PORT,

@@ -17,6 +17,7 @@ export type ErrorCode =
   | "watch_finished"
   | "watch_active"
   | "nothing_to_redeliver"
+  | "service_unavailable"
   | "internal_error";
 
 export interface ErrorDetail {
@@ -71,4 +72,28 @@ export class ConfigError extends Error {
 export function coerceError(err: unknown): Error {
   if (err instanceof Error) return err;
   return new Error(typeof err === "string" ? err : `non-error thrown: ${JSON.stringify(err)}`);
+}
+
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now
+]);
+
+/** True when an error (or one of its causes) says the database cannot be reached right now. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    const code = typeof e.code === "string" ? e.code : "";
+    if (UNAVAILABLE_CODES.has(code) || code.startsWith("08")) return true; // 08xxx: connection exceptions
+    e = e.cause as typeof e;
+  }
+  return false;
 }

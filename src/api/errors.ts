@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
-import { AppError, ValidationError, type ErrorCode, type ErrorDetail } from "../errors.js";
+import { AppError, isDatabaseUnavailable, ValidationError, type ErrorCode, type ErrorDetail } from "../errors.js";
 import type { Logger } from "../lib/logger.js";
 
 export function errorBody(code: ErrorCode, message: string, details?: ErrorDetail[]) {
@@ -29,8 +29,8 @@ const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
 
 /**
  * The one error handler: AppErrors become `{error: {code, message}}` with their status; Hono's own
- * HTTP exceptions (malformed JSON, 415, 413) get the same envelope; anything else is logged with its
- * stack and answered with a bare 500 that reveals nothing.
+ * HTTP exceptions (malformed JSON, 415, 413) get the same envelope; an unreachable database is a 503
+ * with Retry-After; anything else is logged with its stack and answered with a bare 500 that reveals nothing.
  */
 export function createErrorHandler(logger: Logger) {
   return (err: Error, c: Context) => {
@@ -45,6 +45,11 @@ export function createErrorHandler(logger: Logger) {
       const code = HTTP_CODES[status] ?? (status >= 500 ? "internal_error" : "validation_failed");
       const message = status === 415 ? "send the body as JSON with content-type: application/json" : err.message || "request refused";
       return c.json(errorBody(code, message), status >= 500 ? 500 : status);
+    }
+    if (isDatabaseUnavailable(err)) {
+      logger.warn({ path: c.req.path }, "database unavailable");
+      c.header("retry-after", "5");
+      return c.json(errorBody("service_unavailable", "the relay's database is not reachable; retry shortly"), 503);
     }
     const cause = err.cause instanceof Error ? err.cause.message : undefined;
     logger.error({ err: { message: err.message, cause, stack: err.stack }, path: c.req.path }, "unhandled error");

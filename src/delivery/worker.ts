@@ -2,7 +2,7 @@ import { claimDueDeliveries, type ClaimedDelivery } from "../db/queries/claim-du
 import { recordDeliveryResults } from "../db/queries/record-delivery-results.js";
 import { activeSigningSecrets } from "../db/queries/signing-secrets.js";
 import type { Deps } from "../deps.js";
-import { createWorkerLoop, type WorkerLoop } from "../lib/worker-loop.js";
+import { CRASH_RETRY_MS, createWorkerLoop, type WorkerLoop } from "../lib/worker-loop.js";
 import { USER_AGENT } from "../version.js";
 import { decideDelivery, releaseDelivery, type DeliveryAck } from "./backoff.js";
 import { sendCallback } from "./send.js";
@@ -71,7 +71,7 @@ export function createDeliveryWorker(deps: Deps, options: { workerId: string }):
       }
       return ack;
     },
-    onCrash: (delivery) => releaseDelivery(delivery, clock.now()),
+    onCrash: (delivery) => releaseDelivery(delivery, new Date(clock.now().getTime() + CRASH_RETRY_MS)),
     async ack(acks) {
       await recordDeliveryResults(db, acks, clock.now());
     },

@@ -7,6 +7,8 @@ export function parseRetryAfterMs(value: string | string[] | undefined, now: Dat
   if (raw === undefined) return undefined;
   const trimmed = raw.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // An HTTP date always names its month ("Wed, 21 Oct 2015 07:28:00 GMT"); "-5" or "1.5" is not one.
+  if (!/[a-z]{3}/i.test(trimmed)) return undefined;
   const date = Date.parse(trimmed);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now.getTime());

@@ -35,6 +35,9 @@ export interface WorkerLoop {
 
 const MAX_BACKOFF_MS = 5_000;
 
+/** An item whose processing crashed in the relay's own code is released due this much later, so a persistent bug cannot spin on one row. */
+export const CRASH_RETRY_MS = 5_000;
+
 /**
  * A claim/process/acknowledge loop (graphile-worker's worker loop, River's batch completer):
  * claims as many items as there are free slots, runs them under a p-limit, and acknowledges finished
@@ -55,16 +58,23 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
   let flushing: Promise<void> | undefined;
   let contiguousErrors = 0;
   let wake: (() => void) | undefined;
+  let nudged = false; // a wake-up that arrived while nothing was sleeping (during a claim)
   let lastErrorLogAt = 0;
 
   const signal = () => {
     const w = wake;
     wake = undefined;
-    w?.();
+    if (w) w();
+    else nudged = true;
   };
 
   const sleep = (ms: number) =>
     new Promise<"timer" | "woken">((resolve) => {
+      if (nudged) {
+        nudged = false;
+        resolve("woken");
+        return;
+      }
       const timer = setTimeout(() => {
         wake = undefined;
         resolve("timer");
@@ -109,7 +119,8 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
     if (!flushing) {
       flushing = flush().finally(() => {
         flushing = undefined;
-        if (pending.length > 0) scheduleFlush();
+        // Stopping with the database gone: give up rather than spin; the leases will expire.
+        if (pending.length > 0 && !(abort.signal.aborted && !running)) scheduleFlush();
       });
     }
   }

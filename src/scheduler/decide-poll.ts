@@ -121,15 +121,18 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
   }
 }
 
-/** Gives a claimed poll back untouched and due now (shutdown, crash): the next claimer polls it at once. */
-export function releasePoll(poll: ClaimedPoll, now: Date): PollAck {
+/**
+ * Gives a claimed poll back untouched, due at `dueAt`: now on shutdown (the next claimer polls it at once),
+ * a little later after a crash in the relay's own code (so a persistent bug cannot spin on one row).
+ */
+export function releasePoll(poll: ClaimedPoll, now: Date, dueAt: Date = now): PollAck {
   return {
     id: poll.id,
     tenantId: poll.tenantId,
     jobId: poll.jobId,
     claimSeq: poll.claimSeq,
     status: "active",
-    nextPollAt: now,
+    nextPollAt: dueAt,
     intervalMs: poll.intervalMs,
     notFoundCount: poll.notFoundCount,
     errorCount: poll.errorCount,

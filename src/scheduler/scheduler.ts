@@ -1,7 +1,7 @@
 import { claimDuePolls, type ClaimedPoll } from "../db/queries/claim-due-polls.js";
 import { recordPollResults } from "../db/queries/record-poll-results.js";
 import type { Deps } from "../deps.js";
-import { createWorkerLoop, type WorkerLoop } from "../lib/worker-loop.js";
+import { CRASH_RETRY_MS, createWorkerLoop, type WorkerLoop } from "../lib/worker-loop.js";
 import { decidePoll, releasePoll, type PollAck } from "./decide-poll.js";
 
 /**
@@ -41,7 +41,7 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
       if (ack.event) logger.info({ jobId: poll.jobId, event: ack.event.type }, "job changed");
       return ack;
     },
-    onCrash: (poll) => releasePoll(poll, clock.now()),
+    onCrash: (poll) => releasePoll(poll, clock.now(), new Date(clock.now().getTime() + CRASH_RETRY_MS)),
     async ack(acks) {
       const summary = await recordPollResults(db, acks, { now: clock.now(), random });
       if (summary.fenced > 0) logger.warn({ fenced: summary.fenced }, "poll results dropped: a later claim owns them");
