@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { flattenHeaders } from "./http.js";
 
 /** A Rendley job status; the last three are terminal. */
 export type JobStatus = "queued" | "processing" | "completed" | "failed" | "canceled";
@@ -323,14 +324,6 @@ function parseObject(raw: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-function flattenHeaders(req: IncomingMessage): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return out;
 }
 
 function hasHeader(headers: Record<string, string>, name: string): boolean {

@@ -3,7 +3,6 @@ import { createRouter } from "../router.js";
 import { sql } from "drizzle-orm";
 import type { Deps } from "../../deps.js";
 import { NotFoundError } from "../../errors.js";
-import type { ApiEnv } from "../auth.js";
 import { ErrorSchema } from "../schemas.js";
 
 const route = createRoute({

@@ -10,7 +10,6 @@ import type { Deps } from "../../deps.js";
 import { AppError, ConflictError, NotFoundError, ValidationError } from "../../errors.js";
 import { sha256Hex, stableStringify } from "../../lib/hash.js";
 import { checkCallbackUrl } from "../../security/callback-url.js";
-import type { ApiEnv } from "../auth.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { CreateWatchSchema, ErrorSchema, ListWatchesQuery, WatchEnvelope, WatchIdParam, WatchSchema } from "../schemas.js";
 

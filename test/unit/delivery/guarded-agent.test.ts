@@ -5,23 +5,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BlockedAddressError, createGuardedAgent, isBlockedAddressError } from "../../../src/delivery/guarded-agent.js";
 import { parseCallbackAllowlist } from "../../../src/security/callback-allowlist.js";
 import type { Resolver } from "../../../src/security/callback-url.js";
+import { fakeResolver } from "../../support/fake-resolver.js";
 
 // SAFETY: nothing here may send traffic anywhere but 127.0.0.1. Names resolve through a scripted
 // resolver double; targets outside loopback only ever reach a connector spy that never opens a socket.
-
-/** Scripted answers per name, every call recorded. Unscripted names are ENOTFOUND. */
-function fakeResolver(script: Record<string, string[] | Error | "hang">): Resolver & { calls: string[] } {
-  const calls: string[] = [];
-  const resolver = async (hostname: string): Promise<string[]> => {
-    calls.push(hostname);
-    const answer = script[hostname];
-    if (answer === "hang") return new Promise<never>(() => {});
-    if (answer instanceof Error) throw answer;
-    if (answer === undefined) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
-    return answer;
-  };
-  return Object.assign(resolver, { calls });
-}
 
 /** A connector that records what it was asked and fails without touching the network (unless told to pass through to loopback). */
 function connectorSpy(behaviour: (opts: buildConnector.Options, callback: buildConnector.Callback, call: number) => void = failNoNetwork) {

@@ -1,24 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseCallbackAllowlist } from "../../../src/security/callback-allowlist.js";
-import { checkCallbackUrl, type CallbackUrlCheck, type Resolver } from "../../../src/security/callback-url.js";
-
-/** A resolver double: scripted answers per name, every call recorded. Unscripted names are ENOTFOUND. */
-function fakeResolver(script: Record<string, string[] | Error | "hang">): Resolver & { calls: string[] } {
-  const calls: string[] = [];
-  const resolver = async (hostname: string): Promise<string[]> => {
-    calls.push(hostname);
-    const answer = script[hostname];
-    if (answer === "hang") return new Promise<never>(() => {});
-    if (answer instanceof Error) throw answer;
-    if (answer === undefined) throw dnsError("ENOTFOUND", hostname);
-    return answer;
-  };
-  return Object.assign(resolver, { calls });
-}
-
-function dnsError(code: string, hostname: string): Error {
-  return Object.assign(new Error(`getaddrinfo ${code} ${hostname}`), { code, hostname });
-}
+import { checkCallbackUrl, type CallbackUrlCheck } from "../../../src/security/callback-url.js";
+import { dnsError, fakeResolver } from "../../support/fake-resolver.js";
 
 const noAllowlist = parseCallbackAllowlist("");
 
