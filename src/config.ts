@@ -30,8 +30,20 @@ export interface Config {
   readonly pollConcurrency: number;
   /** DELIVERY_CONCURRENCY (default 64): callback requests in flight per process. */
   readonly deliveryConcurrency: number;
-  /** DELIVERY_RETRY_SCHEDULE (default 5s,5m,30m,2h,5h,10h,10h): delays between attempts after the first. */
+  /** DELIVERY_RETRY_SCHEDULE (default 5s,5m,30m,2h,5h,10h,14h,20h,24h): delays between attempts after the first, each ±20% jitter. */
   readonly deliveryRetryScheduleMs: readonly number[];
+  /** DELIVERY_PER_ORIGIN_CONCURRENCY (default 8): callback requests in flight per receiver origin per process. */
+  readonly deliveryPerOriginConcurrency: number;
+  /** DELIVERY_BREAKER_THRESHOLD (default 10): consecutive failures that open an origin's circuit breaker. */
+  readonly breakerThreshold: number;
+  /** DELIVERY_BREAKER_COOLDOWN_MS (default 30000): how long an open breaker pauses an origin before one probe. */
+  readonly breakerCooldownMs: number;
+  /** RESULT_REFRESH_AFTER_MS (default 300000): a final event older than this is re-read before an attempt (fresh result links). */
+  readonly resultRefreshAfterMs: number;
+  /** RETENTION_DAYS (default 30): finished watches and their attempts older than this are pruned. */
+  readonly retentionDays: number;
+  /** MAINTENANCE_INTERVAL_MS (default 60000): how often one relay process prunes. */
+  readonly maintenanceIntervalMs: number;
   /** DELIVERY_TIMEOUT_MS (default 15000): whole-request deadline of one callback attempt. */
   readonly deliveryTimeoutMs: number;
   /** UPSTREAM_TIMEOUT_MS (default 10000): whole-request deadline of one upstream call. */
@@ -52,14 +64,21 @@ const DEFAULTS = {
   POLL_MAX_INTERVAL_MS: "10000",
   POLL_CONCURRENCY: "32",
   DELIVERY_CONCURRENCY: "64",
-  DELIVERY_RETRY_SCHEDULE: "5s,5m,30m,2h,5h,10h,10h",
+  DELIVERY_RETRY_SCHEDULE: "5s,5m,30m,2h,5h,10h,14h,20h,24h",
+  DELIVERY_PER_ORIGIN_CONCURRENCY: "8",
+  DELIVERY_BREAKER_THRESHOLD: "10",
+  DELIVERY_BREAKER_COOLDOWN_MS: "30000",
+  RESULT_REFRESH_AFTER_MS: "300000",
+  RETENTION_DAYS: "30",
+  MAINTENANCE_INTERVAL_MS: "60000",
   DELIVERY_TIMEOUT_MS: "15000",
   UPSTREAM_TIMEOUT_MS: "10000",
   LEASE_MS: "15000",
   LOG_LEVEL: "info",
 } as const;
 
-const SIGNING_SECRET_HINT = "it must be `whsec_` followed by the base64 of 24 to 64 random bytes (e.g. `whsec_$(openssl rand -base64 32)`)";
+const SIGNING_SECRET_HINT =
+  "it must be `whsec_` followed by the base64 of 24 to 64 random bytes (e.g. `whsec_$(openssl rand -base64 32)`)";
 
 /** Checks a Standard Webhooks secret; returns the problem or undefined. */
 export function signingSecretProblem(secret: string): string | undefined {
@@ -81,54 +100,58 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
 const schema = z.object({
-    PORT: int(0, 65535),
-    HOST: z.string().min(1),
-    DATABASE_URL: z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
-      .optional(),
-    RELAY_DATA_DIR: z.string().min(1),
-    RENDLEY_API_URL: z
-      .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
-      .transform((u) => u.replace(/\/+$/, "")),
-    RENDLEY_API_KEY: z
-      .string({ error: "is required: set it to your Rendley API key, e.g. `RENDLEY_API_KEY=<your key> npm start`" })
-      .min(1, "is empty: set it to your Rendley API key"),
-    RELAY_API_KEY: z
-      .string()
-      .regex(/^[\x21-\x7e]{16,256}$/, "must be 16 to 256 printable characters without spaces")
-      .optional(),
-    RELAY_SIGNING_SECRET: z
-      .string()
-      .superRefine((s, ctx) => {
-        const problem = signingSecretProblem(s);
-        if (problem) ctx.addIssue({ code: "custom", message: problem });
-      })
-      .optional(),
-    RELAY_CALLBACK_ALLOWLIST: z.string().transform((raw, ctx) => {
-      try {
-        return parseCallbackAllowlist(raw);
-      } catch (err) {
-        ctx.addIssue({ code: "custom", message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
-    POLL_MIN_INTERVAL_MS: int(1000),
-    POLL_MAX_INTERVAL_MS: int(1000),
-    POLL_CONCURRENCY: int(1, 10_000),
-    DELIVERY_CONCURRENCY: int(1, 10_000),
-    DELIVERY_RETRY_SCHEDULE: z.string().transform((raw, ctx) => {
-      try {
-        return parseScheduleMs(raw);
-      } catch (err) {
-        ctx.addIssue({ code: "custom", message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
-    DELIVERY_TIMEOUT_MS: int(100, 300_000),
-    UPSTREAM_TIMEOUT_MS: int(100, 300_000),
-    LEASE_MS: int(1000),
-    LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+  PORT: int(0, 65535),
+  HOST: z.string().min(1),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
+    .optional(),
+  RELAY_DATA_DIR: z.string().min(1),
+  RENDLEY_API_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).transform((u) => u.replace(/\/+$/, "")),
+  RENDLEY_API_KEY: z
+    .string({ error: "is required: set it to your Rendley API key, e.g. `RENDLEY_API_KEY=<your key> npm start`" })
+    .min(1, "is empty: set it to your Rendley API key"),
+  RELAY_API_KEY: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,256}$/, "must be 16 to 256 printable characters without spaces")
+    .optional(),
+  RELAY_SIGNING_SECRET: z
+    .string()
+    .superRefine((s, ctx) => {
+      const problem = signingSecretProblem(s);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .optional(),
+  RELAY_CALLBACK_ALLOWLIST: z.string().transform((raw, ctx) => {
+    try {
+      return parseCallbackAllowlist(raw);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
+  POLL_MIN_INTERVAL_MS: int(1000),
+  POLL_MAX_INTERVAL_MS: int(1000),
+  POLL_CONCURRENCY: int(1, 10_000),
+  DELIVERY_CONCURRENCY: int(1, 10_000),
+  DELIVERY_RETRY_SCHEDULE: z.string().transform((raw, ctx) => {
+    try {
+      return parseScheduleMs(raw);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
+  DELIVERY_PER_ORIGIN_CONCURRENCY: int(1, 10_000),
+  DELIVERY_BREAKER_THRESHOLD: int(1, 10_000),
+  DELIVERY_BREAKER_COOLDOWN_MS: int(100, 86_400_000),
+  RESULT_REFRESH_AFTER_MS: int(0),
+  RETENTION_DAYS: int(1, 36_500),
+  MAINTENANCE_INTERVAL_MS: int(1000),
+  DELIVERY_TIMEOUT_MS: int(100, 300_000),
+  UPSTREAM_TIMEOUT_MS: int(100, 300_000),
+  LEASE_MS: int(1000),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
 });
 
 /** Checks between variables, run on the raw values so they are reported next to any other problem. */
@@ -181,6 +204,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pollConcurrency: e.POLL_CONCURRENCY,
     deliveryConcurrency: e.DELIVERY_CONCURRENCY,
     deliveryRetryScheduleMs: Object.freeze(e.DELIVERY_RETRY_SCHEDULE),
+    deliveryPerOriginConcurrency: e.DELIVERY_PER_ORIGIN_CONCURRENCY,
+    breakerThreshold: e.DELIVERY_BREAKER_THRESHOLD,
+    breakerCooldownMs: e.DELIVERY_BREAKER_COOLDOWN_MS,
+    resultRefreshAfterMs: e.RESULT_REFRESH_AFTER_MS,
+    retentionDays: e.RETENTION_DAYS,
+    maintenanceIntervalMs: e.MAINTENANCE_INTERVAL_MS,
     deliveryTimeoutMs: e.DELIVERY_TIMEOUT_MS,
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     leaseMs: e.LEASE_MS,

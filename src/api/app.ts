@@ -55,7 +55,10 @@ export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => 
       },
     }),
   );
-  app.use("/v1/*", requireApiKey((key) => findTenantByApiKey(deps.db, key)));
+  app.use(
+    "/v1/*",
+    requireApiKey((key) => findTenantByApiKey(deps.db, key)),
+  );
 
   app.route("/", healthRoutes(deps));
   app.route("/", watchesRoutes(deps, hooks));

@@ -7,14 +7,20 @@ export function encodeCursor(cursor: WatchCursor): string {
 }
 
 export function decodeCursor(raw: string): WatchCursor {
-  const invalid = () => new ValidationError("cursor: not a cursor this API returned", [{ path: "cursor", message: "invalid cursor" }], "invalid_cursor");
+  const invalid = () =>
+    new ValidationError(
+      "cursor: not a cursor this API returned",
+      [{ path: "cursor", message: "invalid cursor" }],
+      "invalid_cursor",
+    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(raw, "base64url").toString("utf8"));
   } catch {
     throw invalid();
   }
-  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string" || typeof parsed[1] !== "string") throw invalid();
+  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string" || typeof parsed[1] !== "string")
+    throw invalid();
   const createdAt = new Date(parsed[0]);
   if (Number.isNaN(createdAt.getTime()) || parsed[1].length > 64) throw invalid();
   return { createdAt, id: parsed[1] };

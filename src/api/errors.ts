@@ -13,7 +13,10 @@ export function errorBody(code: ErrorCode, message: string, details?: ErrorDetai
 export function validationErrorFrom(error: ZodError, where?: string): ValidationError {
   const details = error.issues.map((issue) => ({
     path: issue.path.map(String).join(".") || where || "body",
-    message: issue.code === "unrecognized_keys" ? `unknown field${issue.keys.length > 1 ? "s" : ""}: ${issue.keys.join(", ")}` : issue.message,
+    message:
+      issue.code === "unrecognized_keys"
+        ? `unknown field${issue.keys.length > 1 ? "s" : ""}: ${issue.keys.join(", ")}`
+        : issue.message,
   }));
   return new ValidationError(details.map((d) => `${d.path}: ${d.message}`).join("; "), details);
 }
@@ -43,7 +46,8 @@ export function createErrorHandler(logger: Logger) {
         return c.json(errorBody("invalid_json", "the request body is not valid JSON"), 400);
       }
       const code = HTTP_CODES[status] ?? (status >= 500 ? "internal_error" : "validation_failed");
-      const message = status === 415 ? "send the body as JSON with content-type: application/json" : err.message || "request refused";
+      const message =
+        status === 415 ? "send the body as JSON with content-type: application/json" : err.message || "request refused";
       return c.json(errorBody(code, message), status >= 500 ? 500 : status);
     }
     if (isDatabaseUnavailable(err)) {

@@ -53,11 +53,10 @@ export const MetadataSchema = z
 export const CreateWatchSchema = z
   .strictObject({
     job_id: JobIdSchema,
-    callback_url: z
-      .string()
-      .min(1)
-      .max(2048)
-      .openapi({ description: "Absolute http(s) URL, ≤ 2048 chars, no credentials, not a private address.", example: "https://app.example.com/hooks/rendley" }),
+    callback_url: z.string().min(1).max(2048).openapi({
+      description: "Absolute http(s) URL, ≤ 2048 chars, no credentials, not a private address.",
+      example: "https://app.example.com/hooks/rendley",
+    }),
     events: z
       .array(z.enum(JOB_EVENTS))
       .min(1)
@@ -112,7 +111,10 @@ export const WatchSchema = z
 export const WatchEnvelope = z.object({ data: WatchSchema });
 
 export const WatchIdParam = z.object({
-  id: z.string().max(64).openapi({ param: { name: "id", in: "path" }, example: "wch_01jd3k2m9q8x7v6t5r4p3n2m1" }),
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" }, example: "wch_01jd3k2m9q8x7v6t5r4p3n2m1" }),
 });
 
 export const ListWatchesQuery = z.strictObject({

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, integer, jsonb, pgTable, smallint, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 const createdAt = () => ts("created_at").notNull().defaultNow();
@@ -79,7 +79,9 @@ export const polls = pgTable(
   (t) => [
     uniqueIndex("polls_tenant_job_key").on(t.tenantId, t.jobId),
     // Only active rows are ever claimed: the claim's cost does not grow with finished rows.
-    index("polls_due_idx").on(t.nextPollAt).where(sql`status = 'active'`),
+    index("polls_due_idx")
+      .on(t.nextPollAt)
+      .where(sql`status = 'active'`),
   ],
 );
 
@@ -98,6 +100,10 @@ export const watches = pgTable(
     callbackUrl: text().notNull(),
     events: text().array().notNull(),
     metadata: jsonb(),
+    /** The watch's own retry delays (ms), or null for DELIVERY_RETRY_SCHEDULE. */
+    retryScheduleMs: integer().array(),
+    /** Extra headers sent with every callback (values never returned by the API nor logged). */
+    callbackHeaders: jsonb(),
     status: text().notNull().default("watching"),
     lastError: text(),
     idempotencyKey: text(),
@@ -109,7 +115,9 @@ export const watches = pgTable(
     index("watches_tenant_created_idx").on(t.tenantId, t.createdAt.desc(), t.id.desc()),
     index("watches_tenant_status_created_idx").on(t.tenantId, t.status, t.createdAt.desc(), t.id.desc()),
     index("watches_tenant_job_created_idx").on(t.tenantId, t.jobId, t.createdAt.desc(), t.id.desc()),
-    index("watches_poll_watching_idx").on(t.pollId).where(sql`status = 'watching'`),
+    index("watches_poll_watching_idx")
+      .on(t.pollId)
+      .where(sql`status = 'watching'`),
     uniqueIndex("watches_tenant_idempotency_key").on(t.tenantId, t.idempotencyKey),
   ],
 );
@@ -131,7 +139,13 @@ export const deliveries = pgTable(
     event: text().notNull(),
     rank: smallint().notNull(),
     callbackUrl: text().notNull(),
+    /** scheme://host:port of the callback: the unit of fairness and of the circuit breaker. */
+    origin: text().notNull(),
     body: text().notNull(),
+    /** When the job object inside `body` was fetched; late attempts refresh it (time-limited result links). */
+    jobFetchedAt: ts("job_fetched_at"),
+    retryScheduleMs: integer().array(),
+    extraHeaders: jsonb(),
     status: text().notNull().default("pending"),
     /** Attempts in the current series (a redelivery starts a new series); indexes the retry schedule. */
     seriesAttempts: integer().notNull().default(0),
@@ -142,14 +156,25 @@ export const deliveries = pgTable(
     claimSeq: integer().notNull().default(0),
     lockedBy: text(),
     lastError: text(),
+    lastAttemptAt: ts("last_attempt_at"),
     deliveredAt: ts("delivered_at"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     uniqueIndex("deliveries_watch_event_key").on(t.watchId, t.event),
-    index("deliveries_due_idx").on(t.nextAttemptAt).where(sql`status = 'pending'`),
-    index("deliveries_watch_pending_idx").on(t.watchId, t.rank).where(sql`status = 'pending'`),
+    index("deliveries_origin_pending_idx")
+      .on(t.tenantId, t.origin)
+      .where(sql`status = 'pending'`),
+    index("deliveries_failed_last_attempt_idx")
+      .on(t.tenantId, t.lastAttemptAt)
+      .where(sql`status = 'failed'`),
+    index("deliveries_due_idx")
+      .on(t.nextAttemptAt)
+      .where(sql`status = 'pending'`),
+    index("deliveries_watch_pending_idx")
+      .on(t.watchId, t.rank)
+      .where(sql`status = 'pending'`),
   ],
 );
 
@@ -168,6 +193,40 @@ export const deliveryAttempts = pgTable(
     statusCode: integer(),
     durationMs: integer().notNull(),
     error: text(),
+    /** The first 1 KiB of the response body. */
+    responseExcerpt: text(),
+    /** Where a 3xx pointed (never followed). */
+    location: text(),
   },
   (t) => [index("delivery_attempts_delivery_idx").on(t.deliveryId, t.attempt)],
 );
+
+/**
+ * Circuit breaker state per callback origin (per tenant), as last written by any relay process:
+ * each process decides from its own memory and records transitions here for GET /v1/origins.
+ */
+export const origins = pgTable(
+  "origins",
+  {
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    origin: text().notNull(),
+    /** closed | open | half_open */
+    state: text().notNull(),
+    consecutiveFailures: integer().notNull().default(0),
+    openedAt: ts("opened_at"),
+    openUntil: ts("open_until"),
+    lastSuccessAt: ts("last_success_at"),
+    lastFailureAt: ts("last_failure_at"),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.origin] })],
+);
+
+/** Named leases for work exactly one process should do at a time (maintenance), River's leader row. */
+export const leases = pgTable("leases", {
+  name: text().primaryKey(),
+  owner: text().notNull(),
+  expiresAt: ts("expires_at").notNull(),
+});

@@ -76,5 +76,13 @@ export function decideDelivery(
 
 /** Hands a claimed delivery back unused, due at `dueAt` (shutdown: now; a crash in the relay's own code: a little later). */
 export function releaseDelivery(claimed: ClaimedDelivery, dueAt: Date): DeliveryAck {
-  return { id: claimed.id, tenantId: claimed.tenantId, claimSeq: claimed.claimSeq, kind: "release", nextAttemptAt: dueAt, lastError: null, attempt: null };
+  return {
+    id: claimed.id,
+    tenantId: claimed.tenantId,
+    claimSeq: claimed.claimSeq,
+    kind: "release",
+    nextAttemptAt: dueAt,
+    lastError: null,
+    attempt: null,
+  };
 }

@@ -134,16 +134,18 @@ export function createGuardedAgent(options: GuardedAgentOptions): Agent {
           fail(Object.assign(new Error(`${host.name} resolved to no usable address`), { code: "ENOTFOUND" }));
           return;
         }
-        connectToFirst(usable, (address, done) =>
-          base(
-            {
-              ...target,
-              hostname: address,
-              // buildConnector derives SNI from `host`, but `host` is optional in its contract.
-              servername: opts.servername || host.name,
-            },
-            done,
-          ),
+        connectToFirst(
+          usable,
+          (address, done) =>
+            base(
+              {
+                ...target,
+                hostname: address,
+                // buildConnector derives SNI from `host`, but `host` is optional in its contract.
+                servername: opts.servername || host.name,
+              },
+              done,
+            ),
           callback,
         );
       },

@@ -90,7 +90,10 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
     const now = Date.now();
     if (contiguousErrors <= 1 || now - lastErrorLogAt > 10_000) {
       lastErrorLogAt = now;
-      logger.error({ err: { message: err.message, code: (err as { code?: string }).code }, contiguousErrors }, `${name}: ${what} failed`);
+      logger.error(
+        { err: { message: err.message, code: (err as { code?: string }).code }, contiguousErrors },
+        `${name}: ${what} failed`,
+      );
     }
   };
 

@@ -79,7 +79,8 @@ export async function checkCallbackUrl(
   const blocked = resolution.addresses.some(
     (address) => isBlockedAddress(address) && !hostAllowed && !allowlist.allowsAddress(address, port),
   );
-  if (blocked) return forbidden(`callback URL host ${url.hostname} resolves to a private, loopback or otherwise non-public address`);
+  if (blocked)
+    return forbidden(`callback URL host ${url.hostname} resolves to a private, loopback or otherwise non-public address`);
   return { ok: true, url };
 }
 

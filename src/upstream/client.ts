@@ -13,9 +13,7 @@ export type JobFetchResult =
   | { kind: "error"; reason: "timeout" | "network" | "status" | "bad_response"; statusCode?: number; message: string };
 
 export type JobCancelResult =
-  | { kind: "canceled" }
-  | { kind: "already_finished" }
-  | { kind: "error"; message: string; statusCode?: number };
+  { kind: "canceled" } | { kind: "already_finished" } | { kind: "error"; message: string; statusCode?: number };
 
 export interface UpstreamClient {
   getJob(jobId: string, options?: { apiKey?: string; signal?: AbortSignal }): Promise<JobFetchResult>;
@@ -78,7 +76,8 @@ export function createUpstreamClient(options: {
     }
     const { statusCode } = res;
     if (statusCode === 404) return { kind: "not_found" };
-    if (statusCode === 429) return { kind: "rate_limited", retryAfterMs: parseRetryAfterMs(res.headers["retry-after"], clock.now()) };
+    if (statusCode === 429)
+      return { kind: "rate_limited", retryAfterMs: parseRetryAfterMs(res.headers["retry-after"], clock.now()) };
     if (statusCode === 401 || statusCode === 403) return { kind: "unauthorized", statusCode };
     if (statusCode !== 200) return { kind: "error", reason: "status", statusCode, message: `upstream answered ${statusCode}` };
     let json: unknown;
@@ -88,7 +87,8 @@ export function createUpstreamClient(options: {
       return { kind: "error", reason: "bad_response", statusCode, message: "upstream body is not JSON" };
     }
     const parsed = jobEnvelopeSchema.safeParse(json);
-    if (!parsed.success) return { kind: "error", reason: "bad_response", statusCode, message: "upstream body is not a job object" };
+    if (!parsed.success)
+      return { kind: "error", reason: "bad_response", statusCode, message: "upstream body is not a job object" };
     if (parsed.data.data.id !== jobId) {
       return { kind: "error", reason: "bad_response", statusCode, message: "upstream answered with another job's id" };
     }

@@ -22,8 +22,18 @@ describe("the watches API", () => {
     const url = world.receiver.url();
     const cases: Array<[string, RequestInit & { json?: unknown }, number, string]> = [
       ["not JSON", { method: "POST", body: "{nope", headers: { "content-type": "application/json" } }, 400, "invalid_json"],
-      ["no content type", { method: "POST", body: JSON.stringify({ job_id: "j", callback_url: url }) }, 415, "unsupported_media_type"],
-      ["text content type", { method: "POST", body: "hi", headers: { "content-type": "text/plain" } }, 415, "unsupported_media_type"],
+      [
+        "no content type",
+        { method: "POST", body: JSON.stringify({ job_id: "j", callback_url: url }) },
+        415,
+        "unsupported_media_type",
+      ],
+      [
+        "text content type",
+        { method: "POST", body: "hi", headers: { "content-type": "text/plain" } },
+        415,
+        "unsupported_media_type",
+      ],
       ["array body", { method: "POST", json: [] }, 400, "validation_failed"],
       ["missing job_id", { method: "POST", json: { callback_url: url } }, 400, "validation_failed"],
       ["job_id wrong type", { method: "POST", json: { job_id: 5, callback_url: url } }, 400, "validation_failed"],
@@ -32,21 +42,94 @@ describe("the watches API", () => {
       ["unknown field", { method: "POST", json: { job_id: "j", callback_url: url, callbackUrl: url } }, 400, "validation_failed"],
       ["relative URL", { method: "POST", json: { job_id: "j", callback_url: "/hook" } }, 400, "callback_url_invalid"],
       ["ftp URL", { method: "POST", json: { job_id: "j", callback_url: "ftp://127.0.0.1/x" } }, 400, "callback_url_invalid"],
-      ["credentials", { method: "POST", json: { job_id: "j", callback_url: "http://u:p@127.0.0.1/x" } }, 400, "callback_url_invalid"],
-      ["URL too long", { method: "POST", json: { job_id: "j", callback_url: `${url}?${"a".repeat(2048)}` } }, 400, "validation_failed"],
-      ["metadata service", { method: "POST", json: { job_id: "j", callback_url: "http://169.254.169.254/latest/meta-data" } }, 400, "callback_url_forbidden"],
-      ["private network", { method: "POST", json: { job_id: "j", callback_url: "http://10.1.2.3/hook" } }, 400, "callback_url_forbidden"],
-      ["localhost by name", { method: "POST", json: { job_id: "j", callback_url: "http://localhost:9/hook" } }, 400, "callback_url_forbidden"],
-      ["IPv6 loopback", { method: "POST", json: { job_id: "j", callback_url: "http://[::1]:9/hook" } }, 400, "callback_url_forbidden"],
-      ["numeric private (10.0.0.1)", { method: "POST", json: { job_id: "j", callback_url: "http://167772161:9/hook" } }, 400, "callback_url_forbidden"],
-      ["hex private (10.0.0.1)", { method: "POST", json: { job_id: "j", callback_url: "http://0xa.1/hook" } }, 400, "callback_url_forbidden"],
+      [
+        "credentials",
+        { method: "POST", json: { job_id: "j", callback_url: "http://u:p@127.0.0.1/x" } },
+        400,
+        "callback_url_invalid",
+      ],
+      [
+        "URL too long",
+        { method: "POST", json: { job_id: "j", callback_url: `${url}?${"a".repeat(2048)}` } },
+        400,
+        "validation_failed",
+      ],
+      [
+        "metadata service",
+        { method: "POST", json: { job_id: "j", callback_url: "http://169.254.169.254/latest/meta-data" } },
+        400,
+        "callback_url_forbidden",
+      ],
+      [
+        "private network",
+        { method: "POST", json: { job_id: "j", callback_url: "http://10.1.2.3/hook" } },
+        400,
+        "callback_url_forbidden",
+      ],
+      [
+        "localhost by name",
+        { method: "POST", json: { job_id: "j", callback_url: "http://localhost:9/hook" } },
+        400,
+        "callback_url_forbidden",
+      ],
+      [
+        "IPv6 loopback",
+        { method: "POST", json: { job_id: "j", callback_url: "http://[::1]:9/hook" } },
+        400,
+        "callback_url_forbidden",
+      ],
+      [
+        "numeric private (10.0.0.1)",
+        { method: "POST", json: { job_id: "j", callback_url: "http://167772161:9/hook" } },
+        400,
+        "callback_url_forbidden",
+      ],
+      [
+        "hex private (10.0.0.1)",
+        { method: "POST", json: { job_id: "j", callback_url: "http://0xa.1/hook" } },
+        400,
+        "callback_url_forbidden",
+      ],
       ["empty events", { method: "POST", json: { job_id: "j", callback_url: url, events: [] } }, 400, "validation_failed"],
-      ["unknown event", { method: "POST", json: { job_id: "j", callback_url: url, events: ["job.exploded"] } }, 400, "validation_failed"],
-      ["metadata not an object", { method: "POST", json: { job_id: "j", callback_url: url, metadata: [1, 2] } }, 400, "validation_failed"],
-      ["metadata over 4 KiB", { method: "POST", json: { job_id: "j", callback_url: url, metadata: { x: "y".repeat(4100) } } }, 400, "validation_failed"],
-      ["metadata nested too deep", { method: "POST", json: { job_id: "j", callback_url: url, metadata: JSON.parse(`${'{"a":'.repeat(40)}1${"}".repeat(40)}`) } }, 400, "validation_failed"],
-      ["body over 64 KiB", { method: "POST", json: { job_id: "j", callback_url: url, metadata: { x: "y".repeat(70_000) } } }, 413, "payload_too_large"],
-      ["bad idempotency key", { method: "POST", json: { job_id: "j", callback_url: url }, headers: { "idempotency-key": "has space" } }, 400, "validation_failed"],
+      [
+        "unknown event",
+        { method: "POST", json: { job_id: "j", callback_url: url, events: ["job.exploded"] } },
+        400,
+        "validation_failed",
+      ],
+      [
+        "metadata not an object",
+        { method: "POST", json: { job_id: "j", callback_url: url, metadata: [1, 2] } },
+        400,
+        "validation_failed",
+      ],
+      [
+        "metadata over 4 KiB",
+        { method: "POST", json: { job_id: "j", callback_url: url, metadata: { x: "y".repeat(4100) } } },
+        400,
+        "validation_failed",
+      ],
+      [
+        "metadata nested too deep",
+        {
+          method: "POST",
+          json: { job_id: "j", callback_url: url, metadata: JSON.parse(`${'{"a":'.repeat(40)}1${"}".repeat(40)}`) },
+        },
+        400,
+        "validation_failed",
+      ],
+      [
+        "body over 64 KiB",
+        { method: "POST", json: { job_id: "j", callback_url: url, metadata: { x: "y".repeat(70_000) } } },
+        413,
+        "payload_too_large",
+      ],
+      [
+        "bad idempotency key",
+        { method: "POST", json: { job_id: "j", callback_url: url }, headers: { "idempotency-key": "has space" } },
+        400,
+        "validation_failed",
+      ],
     ];
     for (const [name, init, status, code] of cases) {
       const res = await world.api("/v1/watches", init);
@@ -64,7 +147,12 @@ describe("the watches API", () => {
   });
 
   it("requires the API key on every /v1 route, and not on health checks", async () => {
-    for (const [path, method] of [["/v1/watches", "GET"], ["/v1/watches", "POST"], ["/v1/watches/wch_x", "GET"], ["/v1/signing-secret", "GET"]] as const) {
+    for (const [path, method] of [
+      ["/v1/watches", "GET"],
+      ["/v1/watches", "POST"],
+      ["/v1/watches/wch_x", "GET"],
+      ["/v1/signing-secret", "GET"],
+    ] as const) {
       const none = await world.api(path, { method, headers: { authorization: "" } });
       expect(none.status).toBe(401);
       expect(none.body.error.code).toBe("unauthorized");
@@ -116,7 +204,9 @@ describe("the watches API", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res: { status: number; body: any } = await world.api(`/v1/watches?job_id=${jobId}&limit=3${cursor ? `&cursor=${cursor}` : ""}`);
+      const res: { status: number; body: any } = await world.api(
+        `/v1/watches?job_id=${jobId}&limit=3${cursor ? `&cursor=${cursor}` : ""}`,
+      );
       expect(res.status).toBe(200);
       expect(res.body.data.length).toBeLessThanOrEqual(3);
       seen.push(...res.body.data.map((w: any) => w.id));

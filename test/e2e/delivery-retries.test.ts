@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorld, type TestWorld } from "../support/relay-harness.js";
 
-const callbacksOf = (world: TestWorld, watchId: string) => world.receiver.received.filter((r) => r.body?.data?.watch_id === watchId);
+const callbacksOf = (world: TestWorld, watchId: string) =>
+  world.receiver.received.filter((r) => r.body?.data?.watch_id === watchId);
 
 describe("delivery retries, give-up and redelivery", () => {
   let world: TestWorld;

@@ -4,7 +4,8 @@ import { startWorld, TEST_SECRET, type TestWorld } from "../support/relay-harnes
 import { waitFor } from "../support/wait-for.js";
 
 /** Callbacks for one watch, in arrival order. */
-const callbacksOf = (world: TestWorld, watchId: string) => world.receiver.received.filter((r) => r.body?.data?.watch_id === watchId);
+const callbacksOf = (world: TestWorld, watchId: string) =>
+  world.receiver.received.filter((r) => r.body?.data?.watch_id === watchId);
 
 describe("job outcomes reach the receiver, signed", () => {
   let world: TestWorld;
@@ -16,9 +17,20 @@ describe("job outcomes reach the receiver, signed", () => {
   });
 
   it("delivers job.completed with the job verbatim, the parsed result and the metadata", async () => {
-    const jobId = world.rendley.addJob({ steps: ["queued", "processing", { status: "completed", result_data: { storage_url: "https://storage.rendley.com/x.mp4", media_id: "med_1" } }] });
+    const jobId = world.rendley.addJob({
+      steps: [
+        "queued",
+        "processing",
+        { status: "completed", result_data: { storage_url: "https://storage.rendley.com/x.mp4", media_id: "med_1" } },
+      ],
+    });
     const watch = await world.watch({ job_id: jobId, metadata: { order: 42, tags: ["a"] } });
-    expect(watch).toMatchObject({ job_id: jobId, status: "watching", events: ["job.completed", "job.failed", "job.canceled"], metadata: { order: 42, tags: ["a"] } });
+    expect(watch).toMatchObject({
+      job_id: jobId,
+      status: "watching",
+      events: ["job.completed", "job.failed", "job.canceled"],
+      metadata: { order: 42, tags: ["a"] },
+    });
     expect(watch.id).toMatch(/^wch_/);
 
     const done = await world.waitForWatch(watch.id, (w) => w.status === "delivered");
@@ -51,7 +63,14 @@ describe("job outcomes reach the receiver, signed", () => {
     expect(done.job).toEqual(job);
     expect(done.deliveries[0]).toMatchObject({ event: "job.completed", status: "delivered", next_attempt_at: null });
     expect(done.deliveries[0].attempts).toEqual([
-      { attempt: 1, trigger: "scheduled", at: expect.any(String), status_code: 200, duration_ms: expect.any(Number), error: null },
+      {
+        attempt: 1,
+        trigger: "scheduled",
+        at: expect.any(String),
+        status_code: 200,
+        duration_ms: expect.any(Number),
+        error: null,
+      },
     ]);
   });
 

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorld, type TestWorld } from "../support/relay-harness.js";
 import { waitFor } from "../support/wait-for.js";
 
-const callbacksOf = (world: TestWorld, watchId: string) => world.receiver.received.filter((r) => r.body?.data?.watch_id === watchId);
+const callbacksOf = (world: TestWorld, watchId: string) =>
+  world.receiver.received.filter((r) => r.body?.data?.watch_id === watchId);
 const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
 
 // Each test watches its own job, so they run side by side against one relay.

@@ -50,7 +50,10 @@ describe.each(DRIVERS)("the relay process on %s", (driver) => {
     return { status: res.status, body: (await res.json()) as any };
   };
   const register = async (url: string, jobId: string) => {
-    const res = await call(url, "/v1/watches", { method: "POST", body: JSON.stringify({ job_id: jobId, callback_url: receiver.url() }) });
+    const res = await call(url, "/v1/watches", {
+      method: "POST",
+      body: JSON.stringify({ job_id: jobId, callback_url: receiver.url() }),
+    });
     expect(res.status).toBe(201);
     return res.body.data.id as string;
   };
@@ -61,7 +64,9 @@ describe.each(DRIVERS)("the relay process on %s", (driver) => {
     // A: delivered and acknowledged before the crash.
     const jobsA = Array.from({ length: 8 }, () => rendley.addJob({ steps: ["completed"] }));
     const watchesA = await Promise.all(jobsA.map((j) => register(url, j)));
-    await waitFor(async () => (await Promise.all(watchesA.map((id) => statusOf(url, id)))).every((s) => s === "delivered"), { timeoutMs: 20_000 });
+    await waitFor(async () => (await Promise.all(watchesA.map((id) => statusOf(url, id)))).every((s) => s === "delivered"), {
+      timeoutMs: 20_000,
+    });
     // B: still running at the crash. C: finished, its callback in flight (the receiver stalls) at the crash.
     const jobsB = Array.from({ length: 8 }, () => rendley.addJob({ steps: ["processing"] }));
     const watchesB = await Promise.all(jobsB.map((j) => register(url, j)));
@@ -77,12 +82,16 @@ describe.each(DRIVERS)("the relay process on %s", (driver) => {
     for (const j of jobsB) rendley.setJob(j, "completed");
 
     ({ proc, url } = await start());
-    await waitFor(async () => (await Promise.all([...watchesB, watchC].map((id) => statusOf(url, id)))).every((s) => s === "delivered"), {
-      timeoutMs: 30_000,
-    });
+    await waitFor(
+      async () => (await Promise.all([...watchesB, watchC].map((id) => statusOf(url, id)))).every((s) => s === "delivered"),
+      {
+        timeoutMs: 30_000,
+      },
+    );
 
     const acked = new Map<string, number>();
-    for (const r of receiver.received) if (r.status >= 200 && r.status < 300) acked.set(r.webhookId!, (acked.get(r.webhookId!) ?? 0) + 1);
+    for (const r of receiver.received)
+      if (r.status >= 200 && r.status < 300) acked.set(r.webhookId!, (acked.get(r.webhookId!) ?? 0) + 1);
     expect(receiver.received.every((r) => r.verified)).toBe(true);
     expect(acked.size).toBe(8 + 8 + 1);
     expect([...acked.values()].every((n) => n === 1)).toBe(true); // nothing acknowledged was sent again
@@ -124,7 +133,6 @@ describe.each(DRIVERS)("the relay process on %s", (driver) => {
     proc.child.kill("SIGTERM");
     expect((await proc.exited).code).toBe(0);
   }, 60_000);
-
 });
 
 describe("starting the process", () => {

@@ -30,11 +30,15 @@ describe.each(DRIVERS)("delivery storage on %s", (driver) => {
     for (const status of statuses) {
       const polls = await claimDuePolls(f.db, { workerId: "s", limit: 100, now: f.clock.now(), leaseMs: 15_000 });
       const p = polls.find((x) => x.jobId === jobId)!;
-      const ack = decidePoll(p, { kind: "ok", job: { id: jobId, status: status as "queued" } }, {
-        now: f.clock.now(),
-        cadence: { minIntervalMs: 1000, maxIntervalMs: 1000 },
-        random: f.random,
-      });
+      const ack = decidePoll(
+        p,
+        { kind: "ok", job: { id: jobId, status: status as "queued" } },
+        {
+          now: f.clock.now(),
+          cadence: { minIntervalMs: 1000, maxIntervalMs: 1000 },
+          random: f.random,
+        },
+      );
       await recordPollResults(f.db, [ack], { now: f.clock.now(), random: f.random });
       f.clock.advance(1_000);
     }
@@ -43,10 +47,15 @@ describe.each(DRIVERS)("delivery storage on %s", (driver) => {
   const ack = (claimed: ClaimedDelivery[], result: SendResult) =>
     recordDeliveryResults(
       f.db,
-      claimed.map((c) => decideDelivery(c, result, { now: f.clock.now(), scheduleMs: schedule, attemptStartedAt: f.clock.now() })),
+      claimed.map((c) =>
+        decideDelivery(c, result, { now: f.clock.now(), scheduleMs: schedule, attemptStartedAt: f.clock.now() }),
+      ),
       f.clock.now(),
     );
-  const watchRow = async (id: string) => (await f.rows<{ status: string; last_error: string | null }>(sql`select status, last_error from watches where id = ${id}`))[0];
+  const watchRow = async (id: string) =>
+    (
+      await f.rows<{ status: string; last_error: string | null }>(sql`select status, last_error from watches where id = ${id}`)
+    )[0];
 
   it("sends job.processing before the final event of the same watch", async () => {
     const w = await f.watch("job_a", { events: ["job.processing", "job.completed"] });
@@ -85,8 +94,13 @@ describe.each(DRIVERS)("delivery storage on %s", (driver) => {
       await ack(got, fail(502));
     }
     expect(await claim()).toHaveLength(0);
-    expect(await watchRow(w)).toEqual({ status: "failed", last_error: "delivery failed: exhausted: 3 attempts, last status 502" });
-    expect(await f.rows(sql`select status, next_attempt_at from deliveries`)).toEqual([{ status: "failed", next_attempt_at: null }]);
+    expect(await watchRow(w)).toEqual({
+      status: "failed",
+      last_error: "delivery failed: exhausted: 3 attempts, last status 502",
+    });
+    expect(await f.rows(sql`select status, next_attempt_at from deliveries`)).toEqual([
+      { status: "failed", next_attempt_at: null },
+    ]);
   });
 
   it("redelivers as a new series with the same id, marked manual", async () => {
@@ -119,7 +133,9 @@ describe.each(DRIVERS)("delivery storage on %s", (driver) => {
     expect(await cancelWatch(f.db, f.tenantId, w, f.clock.now())).toEqual({ kind: "canceled", jobId: "job_a" });
     const applied = await ack(inFlight, fail(500));
     expect(applied.size).toBe(0);
-    expect(await f.rows(sql`select status, last_error from deliveries`)).toEqual([{ status: "failed", last_error: "canceled: the watch was canceled" }]);
+    expect(await f.rows(sql`select status, last_error from deliveries`)).toEqual([
+      { status: "failed", last_error: "canceled: the watch was canceled" },
+    ]);
     expect(await watchRow(w)).toEqual({ status: "canceled", last_error: null });
     expect(await f.rows(sql`select count(*)::int as n from delivery_attempts`)).toEqual([{ n: 1 }]);
     f.clock.advance(3_600_000);

@@ -33,7 +33,11 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
     await f.watch("job_a");
     await f.watch("job_b");
     await f.watch("job_c");
-    expect(await f.rows(sql`select job_id from polls order by job_id`)).toEqual([{ job_id: "job_a" }, { job_id: "job_b" }, { job_id: "job_c" }]);
+    expect(await f.rows(sql`select job_id from polls order by job_id`)).toEqual([
+      { job_id: "job_a" },
+      { job_id: "job_b" },
+      { job_id: "job_c" },
+    ]);
 
     const first = await claim(2);
     expect(first).toHaveLength(2);
@@ -53,7 +57,13 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
     f.clock.advance(100);
     const summary = await ack([p!], () => job("job_a", "queued"));
     expect(summary).toEqual({ written: 1, fenced: 0, deliveriesCreated: 0 });
-    const [row] = await f.rows<{ job_status: string; interval_ms: number; locked_by: string | null; poll_count: number; next_ms: number }>(
+    const [row] = await f.rows<{
+      job_status: string;
+      interval_ms: number;
+      locked_by: string | null;
+      poll_count: number;
+      next_ms: number;
+    }>(
       sql`select job_status, interval_ms, locked_by, poll_count, (extract(epoch from next_poll_at) * 1000)::float8 as next_ms from polls`,
     );
     expect(row).toMatchObject({ job_status: "queued", interval_ms: 1500, locked_by: null, poll_count: 1 });
@@ -80,7 +90,9 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
     const untouched = await f.watch("job_b");
 
     const polls = await claim();
-    const summary = await ack(polls, (p) => (p.jobId === "job_a" ? job("job_a", "completed", { result_data: '{"storage_url":"u"}' }) : job("job_b", "processing")));
+    const summary = await ack(polls, (p) =>
+      p.jobId === "job_a" ? job("job_a", "completed", { result_data: '{"storage_url":"u"}' }) : job("job_b", "processing"),
+    );
     expect(summary).toEqual({ written: 2, fenced: 0, deliveriesCreated: 1 });
 
     const watches = await f.rows<{ id: string; status: string }>(sql`select id, status from watches order by id`);
@@ -115,7 +127,10 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
     f.clock.advance(2_000);
     [p] = await claim();
     await ack([p!], () => job("job_a", "completed"));
-    expect(await f.rows(sql`select event from deliveries order by rank`)).toEqual([{ event: "job.processing" }, { event: "job.completed" }]);
+    expect(await f.rows(sql`select event from deliveries order by rank`)).toEqual([
+      { event: "job.processing" },
+      { event: "job.completed" },
+    ]);
     expect(await f.rows(sql`select status from watches where id = ${w}`)).toEqual([{ status: "delivering" }]);
 
     // The job finished; a later watch on it makes the poll active and due now, so it is read again.
@@ -125,7 +140,9 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
     const again = await claim();
     expect(again).toHaveLength(1);
     expect(await ack(again, () => job("job_a", "completed"))).toMatchObject({ deliveriesCreated: 1 });
-    expect(await f.rows(sql`select watch_id, event from deliveries where watch_id = ${late}`)).toEqual([{ watch_id: late, event: "job.completed" }]);
+    expect(await f.rows(sql`select watch_id, event from deliveries where watch_id = ${late}`)).toEqual([
+      { watch_id: late, event: "job.completed" },
+    ]);
     expect(await f.rows(sql`select count(*)::int as n from deliveries where watch_id = ${w}`)).toEqual([{ n: 2 }]); // untouched
   });
 
@@ -137,7 +154,9 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
       await ack(polls, () => ({ kind: "not_found" }));
       f.clock.advance(20_000);
     }
-    expect(await f.rows(sql`select status, last_error from watches where id = ${a}`)).toEqual([{ status: "expired", last_error: "job_not_found" }]);
+    expect(await f.rows(sql`select status, last_error from watches where id = ${a}`)).toEqual([
+      { status: "expired", last_error: "job_not_found" },
+    ]);
     expect(await f.rows(sql`select event from deliveries`)).toEqual([{ event: "watch.expired" }]);
     expect(await f.rows(sql`select status from polls`)).toEqual([{ status: "expired" }]);
     expect(await claim()).toHaveLength(0);

@@ -25,7 +25,12 @@ describe.each(DRIVERS)("tenant bootstrap and watches on %s", (driver) => {
 
   it("stores API keys only as hashes; a generated key works, a removed env key stops working", async () => {
     expect(await findTenantByApiKey(f.db, "rrk_test_key_0123456789abcdef")).toBe(f.tenantId);
-    const boot = await bootstrapDefaultTenant(f.db, { relayApiKey: undefined, signingSecret: undefined, random: f.random, now: f.clock.now() });
+    const boot = await bootstrapDefaultTenant(f.db, {
+      relayApiKey: undefined,
+      signingSecret: undefined,
+      random: f.random,
+      now: f.clock.now(),
+    });
     expect(boot.generatedApiKey).toMatch(/^rrk_[A-Za-z0-9_-]{43}$/);
     expect(await findTenantByApiKey(f.db, boot.generatedApiKey!)).toBe(f.tenantId);
     expect(await findTenantByApiKey(f.db, "rrk_test_key_0123456789abcdef")).toBeUndefined();
@@ -33,14 +38,26 @@ describe.each(DRIVERS)("tenant bootstrap and watches on %s", (driver) => {
     expect(stored.every((r) => /^[0-9a-f]{64}$/.test(r.key_hash))).toBe(true);
     expect(JSON.stringify(stored)).not.toContain(boot.generatedApiKey);
     // Restarting without RELAY_API_KEY does not generate another.
-    expect(await bootstrapDefaultTenant(f.db, { relayApiKey: undefined, signingSecret: undefined, random: f.random, now: f.clock.now() })).toEqual({
+    expect(
+      await bootstrapDefaultTenant(f.db, {
+        relayApiKey: undefined,
+        signingSecret: undefined,
+        random: f.random,
+        now: f.clock.now(),
+      }),
+    ).toEqual({
       generatedSigningSecret: false,
     });
   });
 
   it("keeps the signing secret across starts and switches to a new one from the environment", async () => {
     const [before] = await activeSigningSecrets(f.db, f.tenantId, f.clock.now());
-    await bootstrapDefaultTenant(f.db, { relayApiKey: undefined, signingSecret: undefined, random: f.random, now: f.clock.now() });
+    await bootstrapDefaultTenant(f.db, {
+      relayApiKey: undefined,
+      signingSecret: undefined,
+      random: f.random,
+      now: f.clock.now(),
+    });
     expect(await activeSigningSecrets(f.db, f.tenantId, f.clock.now())).toEqual([before]);
     const next = `whsec_${Buffer.alloc(32, 9).toString("base64")}`;
     f.clock.advance(1);
@@ -59,7 +76,11 @@ describe.each(DRIVERS)("tenant bootstrap and watches on %s", (driver) => {
       requestHash: "h1",
     };
     const ctx = { now: f.clock.now(), random: f.random, pollMinIntervalMs: 1000 };
-    const results = await Promise.all([createWatch(f.db, input, ctx), createWatch(f.db, input, ctx), createWatch(f.db, input, ctx)]);
+    const results = await Promise.all([
+      createWatch(f.db, input, ctx),
+      createWatch(f.db, input, ctx),
+      createWatch(f.db, input, ctx),
+    ]);
     expect(new Set(results.map((r) => r.watchId)).size).toBe(1);
     expect(results.filter((r) => r.created)).toHaveLength(1);
     await expect(createWatch(f.db, { ...input, requestHash: "h2" }, ctx)).rejects.toBeInstanceOf(ConflictError);

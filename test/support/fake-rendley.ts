@@ -122,7 +122,13 @@ export async function startFakeRendley(options: { apiKey?: string } = {}): Promi
     };
   };
 
-  const createJob = (o: { id?: string; type?: string; steps: Array<JobStatus | FakeJobStep>; input?: unknown; sourceId?: string }): string => {
+  const createJob = (o: {
+    id?: string;
+    type?: string;
+    steps: Array<JobStatus | FakeJobStep>;
+    input?: unknown;
+    sourceId?: string;
+  }): string => {
     if (o.steps.length === 0) throw new Error("addJob: steps must not be empty");
     const id = o.id ?? `job_${hex(8)}`;
     jobs.set(id, {
@@ -318,9 +324,7 @@ function authorized(header: string | undefined, apiKey: string): boolean {
 function parseObject(raw: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(raw);
-    return value !== null && typeof value === "object" && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }

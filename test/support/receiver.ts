@@ -142,7 +142,11 @@ export async function startReceiver(options: { secrets: string[] }): Promise<Rec
 }
 
 /** Verifies against each secret in turn; the first match wins, otherwise the last error is reported. */
-function verify(rawBody: string, headers: Record<string, string>, secrets: string[]): { verified: boolean; verifyError?: string } {
+function verify(
+  rawBody: string,
+  headers: Record<string, string>,
+  secrets: string[],
+): { verified: boolean; verifyError?: string } {
   if (secrets.length === 0) return { verified: false, verifyError: "no secrets configured" };
   let lastError = "";
   for (const secret of secrets) {
@@ -163,4 +167,3 @@ function parseJson(raw: string): unknown {
     return undefined;
   }
 }
-

@@ -54,7 +54,9 @@ export function captureLogs(): { lines: string[]; stream: Writable } {
  * Starts a fake Rendley, a receiver and a relay wired to both (callbacks to 127.0.0.1 allowlisted), on
  * PGlite from the migrated template unless `driver` says Postgres.
  */
-export async function startWorld(options: { env?: Record<string, string>; driver?: DriverName; relay?: RelayOptions } = {}): Promise<TestWorld> {
+export async function startWorld(
+  options: { env?: Record<string, string>; driver?: DriverName; relay?: RelayOptions } = {},
+): Promise<TestWorld> {
   const rendley = await startFakeRendley();
   const receiver = await startReceiver({ secrets: [TEST_SECRET] });
   const store = await createTestStore(options.driver ?? "pglite");
@@ -91,7 +93,11 @@ export async function startWorld(options: { env?: Record<string, string>; driver
       const headers = new Headers(rest.headers);
       if (!headers.has("authorization")) headers.set("authorization", `Bearer ${TEST_API_KEY}`);
       if (json !== undefined) headers.set("content-type", "application/json");
-      const res = await fetch(`${relay.url}${path}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+      const res = await fetch(`${relay.url}${path}`, {
+        ...rest,
+        headers,
+        ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+      });
       const text = await res.text();
       let body: unknown = text;
       try {
@@ -118,7 +124,9 @@ export async function startWorld(options: { env?: Record<string, string>; driver
           { timeoutMs },
         );
       } catch {
-        throw new Error(`watch ${id} never reached the expected state within ${timeoutMs} ms; last seen: ${JSON.stringify(last)}`);
+        throw new Error(
+          `watch ${id} never reached the expected state within ${timeoutMs} ms; last seen: ${JSON.stringify(last)}`,
+        );
       }
     },
     async restart(extraEnv = {}) {

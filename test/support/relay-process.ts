@@ -34,7 +34,10 @@ export function spawnRelay(env: Record<string, string>): RelayProcess {
     child.once("exit", (code, signal) => resolve({ code, signal })),
   );
   const ready = Promise.race([
-    waitFor(() => stderr.map((l) => /listening on (http:\/\/\S+)/.exec(l)?.[1]).find(Boolean), { timeoutMs: 30_000, intervalMs: 25 }),
+    waitFor(() => stderr.map((l) => /listening on (http:\/\/\S+)/.exec(l)?.[1]).find(Boolean), {
+      timeoutMs: 30_000,
+      intervalMs: 25,
+    }),
     exited.then((e) => {
       throw new Error(`relay exited before listening (${JSON.stringify(e)}): ${stderr.join("\n")}`);
     }),

@@ -16,7 +16,10 @@ export interface StorageFixture {
   random: Random;
   tenantId: string;
   /** Registers a watch through the real query (callback URL checks are the API's job, not tested here). */
-  watch(jobId: string, options?: { events?: JobEvent[]; metadata?: Record<string, unknown> | null; url?: string }): Promise<string>;
+  watch(
+    jobId: string,
+    options?: { events?: JobEvent[]; metadata?: Record<string, unknown> | null; url?: string },
+  ): Promise<string>;
   /** Rows of a table, for asserting what changed and what did not. */
   rows<T>(query: ReturnType<typeof sql>): Promise<T[]>;
   close(): Promise<void>;

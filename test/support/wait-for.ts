@@ -13,10 +13,7 @@ export interface WaitForOptions {
  * A throwing `cond` counts as "not yet". Rejects after `timeoutMs` with an Error whose message includes
  * `message` (if given) and the last thrown error or the last returned value. Never a fixed sleep.
  */
-export async function waitFor<T>(
-  cond: () => T | Promise<T>,
-  options: WaitForOptions = {},
-): Promise<NonNullable<T>> {
+export async function waitFor<T>(cond: () => T | Promise<T>, options: WaitForOptions = {}): Promise<NonNullable<T>> {
   const { timeoutMs = 10_000, intervalMs = 20, message } = options;
   const deadline = Date.now() + timeoutMs;
   let last: { kind: "value"; value: unknown } | { kind: "error"; error: unknown } | undefined;

@@ -100,8 +100,18 @@ describe("loadConfig", () => {
       ["DATABASE_URL postgresql://", { DATABASE_URL: "postgresql://db/relay" }, "databaseUrl", "postgresql://db/relay"],
       ["RELAY_DATA_DIR memory://", { RELAY_DATA_DIR: "memory://" }, "dataDir", "memory://"],
       ["RENDLEY_API_URL without slash", { RENDLEY_API_URL: "http://localhost:9000" }, "rendleyApiUrl", "http://localhost:9000"],
-      ["RENDLEY_API_URL trailing slash", { RENDLEY_API_URL: "https://api.example.com/" }, "rendleyApiUrl", "https://api.example.com"],
-      ["RENDLEY_API_URL path + slashes", { RENDLEY_API_URL: "http://localhost:9000/base//" }, "rendleyApiUrl", "http://localhost:9000/base"],
+      [
+        "RENDLEY_API_URL trailing slash",
+        { RENDLEY_API_URL: "https://api.example.com/" },
+        "rendleyApiUrl",
+        "https://api.example.com",
+      ],
+      [
+        "RENDLEY_API_URL path + slashes",
+        { RENDLEY_API_URL: "http://localhost:9000/base//" },
+        "rendleyApiUrl",
+        "http://localhost:9000/base",
+      ],
       ["POLL_MIN_INTERVAL_MS 1000 (boundary)", { POLL_MIN_INTERVAL_MS: "1000" }, "pollMinIntervalMs", 1000],
       ["POLL_MAX equal to MIN", { POLL_MIN_INTERVAL_MS: "5000", POLL_MAX_INTERVAL_MS: "5000" }, "pollMaxIntervalMs", 5000],
       ["POLL_CONCURRENCY 1 (boundary)", { POLL_CONCURRENCY: "1" }, "pollConcurrency", 1],
@@ -136,7 +146,11 @@ describe("loadConfig", () => {
       ["RELAY_API_KEY", "relayApiKey", undefined],
       ["RELAY_SIGNING_SECRET", "signingSecret", undefined],
       ["POLL_MIN_INTERVAL_MS", "pollMinIntervalMs", 1000],
-      ["DELIVERY_RETRY_SCHEDULE", "deliveryRetryScheduleMs", [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]],
+      [
+        "DELIVERY_RETRY_SCHEDULE",
+        "deliveryRetryScheduleMs",
+        [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+      ],
       ["LOG_LEVEL", "logLevel", "info"],
     ])("%s", (name, key, expected) => {
       expect(loadConfig({ ...REQUIRED, [name]: "" })[key]).toStrictEqual(expected);
@@ -157,11 +171,26 @@ describe("loadConfig", () => {
       ["PORT above 65535", { PORT: "70000" }, "PORT", "at most 65535"],
       ["PORT 65536", { PORT: "65536" }, "PORT", "at most 65535"],
       ["POLL_MIN_INTERVAL_MS 999", { POLL_MIN_INTERVAL_MS: "999" }, "POLL_MIN_INTERVAL_MS", "once per second"],
-      ["POLL_MAX below MIN", { POLL_MIN_INTERVAL_MS: "5000", POLL_MAX_INTERVAL_MS: "4999" }, "POLL_MAX_INTERVAL_MS", "must not be below POLL_MIN_INTERVAL_MS"],
+      [
+        "POLL_MAX below MIN",
+        { POLL_MIN_INTERVAL_MS: "5000", POLL_MAX_INTERVAL_MS: "4999" },
+        "POLL_MAX_INTERVAL_MS",
+        "must not be below POLL_MIN_INTERVAL_MS",
+      ],
       ["POLL_CONCURRENCY 0", { POLL_CONCURRENCY: "0" }, "POLL_CONCURRENCY", "at least 1"],
       ["DELIVERY_CONCURRENCY 10001", { DELIVERY_CONCURRENCY: "10001" }, "DELIVERY_CONCURRENCY", "at most 10000"],
-      ["DELIVERY_RETRY_SCHEDULE without unit", { DELIVERY_RETRY_SCHEDULE: "5" }, "DELIVERY_RETRY_SCHEDULE", '"5" is not a duration'],
-      ["DELIVERY_RETRY_SCHEDULE empty entry", { DELIVERY_RETRY_SCHEDULE: "5s,,5m" }, "DELIVERY_RETRY_SCHEDULE", '"" is not a duration'],
+      [
+        "DELIVERY_RETRY_SCHEDULE without unit",
+        { DELIVERY_RETRY_SCHEDULE: "5" },
+        "DELIVERY_RETRY_SCHEDULE",
+        '"5" is not a duration',
+      ],
+      [
+        "DELIVERY_RETRY_SCHEDULE empty entry",
+        { DELIVERY_RETRY_SCHEDULE: "5s,,5m" },
+        "DELIVERY_RETRY_SCHEDULE",
+        '"" is not a duration',
+      ],
       ["DELIVERY_TIMEOUT_MS 99", { DELIVERY_TIMEOUT_MS: "99" }, "DELIVERY_TIMEOUT_MS", "at least 100"],
       ["LEASE_MS 999", { LEASE_MS: "999" }, "LEASE_MS", "at least 1000"],
       ["DATABASE_URL mysql", { DATABASE_URL: "mysql://x" }, "DATABASE_URL", "postgres://"],
@@ -170,8 +199,18 @@ describe("loadConfig", () => {
       ["RELAY_API_KEY 15 chars", { RELAY_API_KEY: "a".repeat(15) }, "RELAY_API_KEY", "16 to 256 printable characters"],
       ["RELAY_API_KEY 257 chars", { RELAY_API_KEY: "a".repeat(257) }, "RELAY_API_KEY", "16 to 256 printable characters"],
       ["RELAY_API_KEY with a space", { RELAY_API_KEY: "abcdefgh ijklmnop" }, "RELAY_API_KEY", "without spaces"],
-      ["RELAY_SIGNING_SECRET without prefix", { RELAY_SIGNING_SECRET: Buffer.alloc(32).toString("base64") }, "RELAY_SIGNING_SECRET", "does not start with whsec_"],
-      ["RELAY_SIGNING_SECRET bad base64", { RELAY_SIGNING_SECRET: "whsec_not*base64!" }, "RELAY_SIGNING_SECRET", "not valid base64"],
+      [
+        "RELAY_SIGNING_SECRET without prefix",
+        { RELAY_SIGNING_SECRET: Buffer.alloc(32).toString("base64") },
+        "RELAY_SIGNING_SECRET",
+        "does not start with whsec_",
+      ],
+      [
+        "RELAY_SIGNING_SECRET bad base64",
+        { RELAY_SIGNING_SECRET: "whsec_not*base64!" },
+        "RELAY_SIGNING_SECRET",
+        "not valid base64",
+      ],
       ["RELAY_SIGNING_SECRET 16 bytes", { RELAY_SIGNING_SECRET: secretOf(16) }, "RELAY_SIGNING_SECRET", "decodes to 16 bytes"],
       ["RELAY_SIGNING_SECRET 65 bytes", { RELAY_SIGNING_SECRET: secretOf(65) }, "RELAY_SIGNING_SECRET", "decodes to 65 bytes"],
       ["LOG_LEVEL loud", { LOG_LEVEL: "loud" }, "LOG_LEVEL", "silent"],
@@ -217,7 +256,14 @@ describe("loadConfig", () => {
         LOG_LEVEL: "loud",
       });
       expect(problems).toHaveLength(6);
-      for (const variable of ["RENDLEY_API_KEY", "PORT", "POLL_CONCURRENCY", "DELIVERY_RETRY_SCHEDULE", "DATABASE_URL", "LOG_LEVEL"]) {
+      for (const variable of [
+        "RENDLEY_API_KEY",
+        "PORT",
+        "POLL_CONCURRENCY",
+        "DELIVERY_RETRY_SCHEDULE",
+        "DATABASE_URL",
+        "LOG_LEVEL",
+      ]) {
         expect(problems.filter((p) => p.startsWith(`${variable} `))).toHaveLength(1);
       }
     });

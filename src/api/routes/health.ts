@@ -20,7 +20,12 @@ const healthRoute = createRoute({
   path: "/healthz",
   tags: ["operations"],
   summary: "Liveness: the process is up",
-  responses: { 200: { content: { "application/json": { schema: z.object({ data: z.object({ status: z.literal("ok") }) }) } }, description: "Alive" } },
+  responses: {
+    200: {
+      content: { "application/json": { schema: z.object({ data: z.object({ status: z.literal("ok") }) }) } },
+      description: "Alive",
+    },
+  },
 });
 
 const readyRoute = createRoute({
@@ -60,7 +65,10 @@ export function healthRoutes(deps: Deps) {
     }
     const upstreamKey = deps.upstreamHealth.keyStatus;
     const ready = database === "ok" && upstreamKey !== "rejected";
-    return c.json({ data: { status: ready ? "ready" : "not_ready", checks: { database, upstream_key: upstreamKey } } }, ready ? 200 : 503);
+    return c.json(
+      { data: { status: ready ? "ready" : "not_ready", checks: { database, upstream_key: upstreamKey } } },
+      ready ? 200 : 503,
+    );
   });
   return app;
 }

@@ -15,7 +15,9 @@ const route = createRoute({
     200: {
       content: {
         "application/json": {
-          schema: z.object({ data: z.object({ secret: z.string().openapi({ example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }) }) }),
+          schema: z.object({
+            data: z.object({ secret: z.string().openapi({ example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }) }),
+          }),
         },
       },
       description: "The current signing secret",

@@ -135,7 +135,8 @@ export function watchesRoutes(deps: Deps, hooks: { onWatchCreated: () => void; o
       ]);
     }
     const check = await checkCallbackUrl(body.callback_url, { allowlist: config.callbackAllowlist, resolver: deps.resolver });
-    if (!check.ok) throw new AppError(check.code, 400, `callback_url: ${check.message}`, [{ path: "callback_url", message: check.message }]);
+    if (!check.ok)
+      throw new AppError(check.code, 400, `callback_url: ${check.message}`, [{ path: "callback_url", message: check.message }]);
 
     const events = [...new Set(body.events ?? DEFAULT_EVENTS)];
     const metadata = body.metadata ?? null;
@@ -183,7 +184,8 @@ export function watchesRoutes(deps: Deps, hooks: { onWatchCreated: () => void; o
     const tenantId = c.get("tenantId");
     const result = await cancelWatch(db, tenantId, id, clock.now());
     if (result.kind === "not_found") throw new NotFoundError("watch");
-    if (result.kind === "finished") throw new ConflictError("watch_finished", `the watch already finished (status ${result.status})`);
+    if (result.kind === "finished")
+      throw new ConflictError("watch_finished", `the watch already finished (status ${result.status})`);
     const view = await loadOne(tenantId, id);
     if (!cancelJob) return c.json({ data: view }, 200);
     const upstream = await deps.upstream.cancelJob(result.jobId);

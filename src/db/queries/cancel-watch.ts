@@ -3,9 +3,7 @@ import type { Database } from "../client.js";
 import { ts } from "../sql-values.js";
 
 export type CancelWatchResult =
-  | { kind: "canceled"; jobId: string }
-  | { kind: "not_found" }
-  | { kind: "finished"; status: string };
+  { kind: "canceled"; jobId: string } | { kind: "not_found" } | { kind: "finished"; status: string };
 
 /**
  * Cancels a watch that is still `watching` or `delivering`: no more polls or callbacks for it. Its pending

@@ -14,7 +14,13 @@ export interface WatchCursor {
  */
 export async function listWatchIds(
   db: Database,
-  options: { tenantId: string; status?: string | undefined; jobId?: string | undefined; limit: number; after?: WatchCursor | undefined },
+  options: {
+    tenantId: string;
+    status?: string | undefined;
+    jobId?: string | undefined;
+    limit: number;
+    after?: WatchCursor | undefined;
+  },
 ): Promise<{ ids: string[]; next: WatchCursor | null }> {
   const filters: SQL[] = [sql`tenant_id = ${options.tenantId}`];
   if (options.status) filters.push(sql`status = ${options.status}`);

@@ -89,12 +89,7 @@ async function updatePolls(db: Database, executor: Executor, acks: readonly Poll
   return new Set(rows.map((r) => r.id));
 }
 
-async function fanOut(
-  db: Database,
-  tx: Executor,
-  acks: readonly PollAck[],
-  ctx: { now: Date; random: Random },
-): Promise<number> {
+async function fanOut(db: Database, tx: Executor, acks: readonly PollAck[], ctx: { now: Date; random: Random }): Promise<number> {
   if (acks.length === 0) return 0;
   const byPoll = new Map(acks.map((a) => [a.id, a]));
   const watching = await db.rows<WatchingRow>(

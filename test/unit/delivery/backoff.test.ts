@@ -24,7 +24,13 @@ function claimed(overrides: Partial<ClaimedDelivery> = {}): ClaimedDelivery {
   };
 }
 
-const result = (overrides: Partial<SendResult>): SendResult => ({ ok: false, statusCode: null, durationMs: 120, error: null, ...overrides });
+const result = (overrides: Partial<SendResult>): SendResult => ({
+  ok: false,
+  statusCode: null,
+  durationMs: 120,
+  error: null,
+  ...overrides,
+});
 const ok = (statusCode: number) => result({ ok: true, statusCode, error: null });
 const status = (statusCode: number, extra: Partial<SendResult> = {}) => result({ statusCode, error: "status", ...extra });
 
@@ -98,11 +104,14 @@ describe("decideDelivery", () => {
     });
   });
 
-  it.each(SCHEDULE.map((delay, i) => [i + 1, delay] as const))("attempt %i of the series waits %i ms (from now)", (seriesAttempt, delay) => {
-    const ack = decideDelivery(claimed({ seriesAttempt, attempt: seriesAttempt }), status(500), ctx);
-    expect(ack.kind).toBe("retry");
-    expect(ack.nextAttemptAt).toEqual(new Date(NOW.getTime() + delay));
-  });
+  it.each(SCHEDULE.map((delay, i) => [i + 1, delay] as const))(
+    "attempt %i of the series waits %i ms (from now)",
+    (seriesAttempt, delay) => {
+      const ack = decideDelivery(claimed({ seriesAttempt, attempt: seriesAttempt }), status(500), ctx);
+      expect(ack.kind).toBe("retry");
+      expect(ack.nextAttemptAt).toEqual(new Date(NOW.getTime() + delay));
+    },
+  );
 
   it.each<[string, SendResult, string]>([
     ["status", status(500), "exhausted: 8 attempts, last status 500"],
@@ -137,7 +146,14 @@ describe("decideDelivery", () => {
   it("records the attempt number over the delivery's life, the trigger and the start time", () => {
     const r = status(500, { durationMs: 987 });
     const ack = decideDelivery(claimed({ seriesAttempt: 2, attempt: 11, trigger: "manual" }), r, ctx);
-    expect(ack.attempt).toStrictEqual({ attempt: 11, trigger: "manual", at: STARTED, statusCode: 500, durationMs: 987, error: "status" });
+    expect(ack.attempt).toStrictEqual({
+      attempt: 11,
+      trigger: "manual",
+      at: STARTED,
+      statusCode: 500,
+      durationMs: 987,
+      error: "status",
+    });
     expect(ack.nextAttemptAt).toEqual(new Date(NOW.getTime() + 300_000)); // series attempt picks the delay
   });
 

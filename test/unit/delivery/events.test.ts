@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_EVENTS, JOB_EVENTS, TERMINAL_EVENTS, buildEventBody, eventForStatus, eventRank, type EventType } from "../../../src/delivery/events.js";
+import {
+  DEFAULT_EVENTS,
+  JOB_EVENTS,
+  TERMINAL_EVENTS,
+  buildEventBody,
+  eventForStatus,
+  eventRank,
+  type EventType,
+} from "../../../src/delivery/events.js";
 import { JOB_STATUSES, type JobStatus, type UpstreamJob } from "../../../src/upstream/job.js";
 
 const OBSERVED = new Date("2026-01-02T03:04:05.678Z");
@@ -51,15 +59,27 @@ describe("buildEventBody", () => {
     ["a JSON string", { id: "j", status: "completed", result_data: '"done"' }, "done"],
     ["a JSON array", { id: "j", status: "completed", result_data: "[1,2]" }, [1, 2]],
   ])("result_data %s → result %j", (_label, job, result) => {
-    const parsed = JSON.parse(buildEventBody({ type: "job.completed", observedAt: OBSERVED, watchId: "w", jobId: "j", job, metadata: null }));
+    const parsed = JSON.parse(
+      buildEventBody({ type: "job.completed", observedAt: OBSERVED, watchId: "w", jobId: "j", job, metadata: null }),
+    );
     expect(parsed.data.result).toEqual(result);
     expect(parsed.data.job).toEqual(job); // kept verbatim even when unreadable
   });
 
   it("a failed job carries its error", () => {
     const job: UpstreamJob = { id: "job_9", status: "failed", error: "render crashed", result_data: null };
-    const parsed = JSON.parse(buildEventBody({ type: "job.failed", observedAt: OBSERVED, watchId: "w", jobId: "job_9", job, metadata: null }));
-    expect(parsed.data).toEqual({ watch_id: "w", job_id: "job_9", status: "failed", job, result: null, error: "render crashed", metadata: null });
+    const parsed = JSON.parse(
+      buildEventBody({ type: "job.failed", observedAt: OBSERVED, watchId: "w", jobId: "job_9", job, metadata: null }),
+    );
+    expect(parsed.data).toEqual({
+      watch_id: "w",
+      job_id: "job_9",
+      status: "failed",
+      job,
+      result: null,
+      error: "render crashed",
+      metadata: null,
+    });
   });
 
   it("watch.expired: job null, reason set, exact JSON", () => {
@@ -80,9 +100,26 @@ describe("buildEventBody", () => {
   it("watch.expired keeps the last job seen when there is one", () => {
     const job: UpstreamJob = { id: "j", status: "processing" };
     const parsed = JSON.parse(
-      buildEventBody({ type: "watch.expired", observedAt: OBSERVED, watchId: "w", jobId: "j", job, metadata: { a: 1 }, reason: "job_not_found" }),
+      buildEventBody({
+        type: "watch.expired",
+        observedAt: OBSERVED,
+        watchId: "w",
+        jobId: "j",
+        job,
+        metadata: { a: 1 },
+        reason: "job_not_found",
+      }),
     );
-    expect(parsed.data).toEqual({ watch_id: "w", job_id: "j", status: "processing", job, result: null, error: null, metadata: { a: 1 }, reason: "job_not_found" });
+    expect(parsed.data).toEqual({
+      watch_id: "w",
+      job_id: "j",
+      status: "processing",
+      job,
+      result: null,
+      error: null,
+      metadata: { a: 1 },
+      reason: "job_not_found",
+    });
   });
 });
 

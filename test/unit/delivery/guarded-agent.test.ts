@@ -11,7 +11,9 @@ import { fakeResolver } from "../../support/fake-resolver.js";
 // resolver double; targets outside loopback only ever reach a connector spy that never opens a socket.
 
 /** A connector that records what it was asked and fails without touching the network (unless told to pass through to loopback). */
-function connectorSpy(behaviour: (opts: buildConnector.Options, callback: buildConnector.Callback, call: number) => void = failNoNetwork) {
+function connectorSpy(
+  behaviour: (opts: buildConnector.Options, callback: buildConnector.Callback, call: number) => void = failNoNetwork,
+) {
   const calls: buildConnector.Options[] = [];
   const connector: buildConnector.connector = (opts, callback) => {
     calls.push({ ...opts });
@@ -21,7 +23,9 @@ function connectorSpy(behaviour: (opts: buildConnector.Options, callback: buildC
 }
 
 function failNoNetwork(_opts: buildConnector.Options, callback: buildConnector.Callback): void {
-  queueMicrotask(() => callback(Object.assign(new Error("connector spy: no network in tests"), { code: "SPY_NO_NETWORK" }), null));
+  queueMicrotask(() =>
+    callback(Object.assign(new Error("connector spy: no network in tests"), { code: "SPY_NO_NETWORK" }), null),
+  );
 }
 
 /** Loopback HTTP server counting TCP connections and recording Host headers. */
@@ -77,17 +81,20 @@ describe("createGuardedAgent: names resolving to loopback (real loopback server)
     expect(resolver.calls).toEqual(["evil.test"]);
   });
 
-  it.each(["127.0.0.1", "127.0.0.0/8", "evil.test", "EVIL.TEST"])("connects when allowlisted by %s, keeping the Host header", async (entry) => {
-    const resolver = fakeResolver({ "evil.test": ["127.0.0.1"] });
-    agent = createGuardedAgent({ allowlist: parseCallbackAllowlist(entry), resolver });
-    const res = await request(`http://evil.test:${port}/hook`, { dispatcher: agent });
-    expect(res.statusCode).toBe(200);
-    expect(await res.body.text()).toBe("hello from loopback");
-    expect(connections).toBe(1);
-    expect(hostHeaders).toEqual([`evil.test:${port}`]);
-    // One lookup, at connect time: nothing resolves the name a second time.
-    expect(resolver.calls).toEqual(["evil.test"]);
-  });
+  it.each(["127.0.0.1", "127.0.0.0/8", "evil.test", "EVIL.TEST"])(
+    "connects when allowlisted by %s, keeping the Host header",
+    async (entry) => {
+      const resolver = fakeResolver({ "evil.test": ["127.0.0.1"] });
+      agent = createGuardedAgent({ allowlist: parseCallbackAllowlist(entry), resolver });
+      const res = await request(`http://evil.test:${port}/hook`, { dispatcher: agent });
+      expect(res.statusCode).toBe(200);
+      expect(await res.body.text()).toBe("hello from loopback");
+      expect(connections).toBe(1);
+      expect(hostHeaders).toEqual([`evil.test:${port}`]);
+      // One lookup, at connect time: nothing resolves the name a second time.
+      expect(resolver.calls).toEqual(["evil.test"]);
+    },
+  );
 
   it("connects when allowlisted by host:port, not on another port", async () => {
     const resolver = fakeResolver({ "evil.test": ["127.0.0.1"] });
@@ -161,7 +168,11 @@ describe("createGuardedAgent: never reaches the connector for blocked targets", 
     [["93.184.216.34", "64:ff9b::808:808"]],
   ])("refuses a name resolving to %j", async (addresses) => {
     const connector = connectorSpy();
-    agent = createGuardedAgent({ allowlist: parseCallbackAllowlist(""), resolver: fakeResolver({ "mixed.test": addresses }), connector });
+    agent = createGuardedAgent({
+      allowlist: parseCallbackAllowlist(""),
+      resolver: fakeResolver({ "mixed.test": addresses }),
+      connector,
+    });
     const err = await rejection(request("https://mixed.test/cb", { dispatcher: agent }));
     expect(isBlockedAddressError(err)).toBe(true);
     expect(connector.calls).toHaveLength(0);
@@ -189,7 +200,11 @@ describe("createGuardedAgent: never reaches the connector for blocked targets", 
 
   it("fails with ENOTFOUND on an empty answer", async () => {
     const connector = connectorSpy();
-    agent = createGuardedAgent({ allowlist: parseCallbackAllowlist(""), resolver: fakeResolver({ "empty.test": [] }), connector });
+    agent = createGuardedAgent({
+      allowlist: parseCallbackAllowlist(""),
+      resolver: fakeResolver({ "empty.test": [] }),
+      connector,
+    });
     expect((await rejection(request("https://empty.test/", { dispatcher: agent }))).code).toBe("ENOTFOUND");
     expect(connector.calls).toHaveLength(0);
   });

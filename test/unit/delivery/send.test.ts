@@ -35,14 +35,26 @@ describe("classifyNetworkError", () => {
     ["TimeoutError in .cause", new Error("x", { cause: named("TimeoutError") }), "timeout"],
     ["outer code wins over cause", Object.assign(coded("ECONNRESET"), { cause: coded("ENOTFOUND") }), "connection_reset"],
     ["BlockedAddressError", new BlockedAddressError("10.0.0.1", "10.0.0.1"), "blocked"],
-    ["BlockedAddressError in .cause", new TypeError("fetch failed", { cause: new BlockedAddressError("127.0.0.1", "localhost") }), "blocked"],
+    [
+      "BlockedAddressError in .cause",
+      new TypeError("fetch failed", { cause: new BlockedAddressError("127.0.0.1", "localhost") }),
+      "blocked",
+    ],
     ["unknown code", coded("EWHATEVER"), "network"],
     ["no code", new Error("boom"), "network"],
     ["a string", "boom", "network"],
     ["null", null, "network"],
     ["undefined", undefined, "network"],
-    ["too deep (6 levels)", [1, 2, 3, 4, 5].reduce<Error>((cause) => new Error("wrap", { cause }), coded("ECONNREFUSED")), "network"],
-    ["5 levels deep", [1, 2, 3, 4].reduce<Error>((cause) => new Error("wrap", { cause }), coded("ECONNREFUSED")), "connection_refused"],
+    [
+      "too deep (6 levels)",
+      [1, 2, 3, 4, 5].reduce<Error>((cause) => new Error("wrap", { cause }), coded("ECONNREFUSED")),
+      "network",
+    ],
+    [
+      "5 levels deep",
+      [1, 2, 3, 4].reduce<Error>((cause) => new Error("wrap", { cause }), coded("ECONNREFUSED")),
+      "connection_refused",
+    ],
   ])("%s → %s", (_label, err, expected) => {
     expect(classifyNetworkError(err)).toBe(expected);
   });
@@ -94,8 +106,17 @@ describe("sendCallback", () => {
 
   const send = (path: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}) =>
     sendCallback(
-      { url: `${baseUrl}${path}`, body: '{"type":"job.completed"}', headers: { "content-type": "application/json", "webhook-id": "msg_1" } },
-      { dispatcher: agent, timeoutMs: options.timeoutMs ?? 5_000, now: () => new Date(), ...(options.signal ? { signal: options.signal } : {}) },
+      {
+        url: `${baseUrl}${path}`,
+        body: '{"type":"job.completed"}',
+        headers: { "content-type": "application/json", "webhook-id": "msg_1" },
+      },
+      {
+        dispatcher: agent,
+        timeoutMs: options.timeoutMs ?? 5_000,
+        now: () => new Date(),
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
     );
 
   it("200 → ok, after POSTing the body and headers as given", async () => {
@@ -124,7 +145,13 @@ describe("sendCallback", () => {
       res.writeHead(500, { "retry-after": "7" });
       res.end("oops");
     };
-    expect(await send("/hook")).toStrictEqual({ ok: false, statusCode: 500, durationMs: expect.any(Number), error: "status", retryAfterMs: 7_000 });
+    expect(await send("/hook")).toStrictEqual({
+      ok: false,
+      statusCode: 500,
+      durationMs: expect.any(Number),
+      error: "status",
+      retryAfterMs: 7_000,
+    });
   });
 
   it("404 without retry-after → status error, no retryAfterMs", async () => {
@@ -209,7 +236,13 @@ describe("sendCallback", () => {
     controller.abort();
     const started = Date.now();
     const result = await pending;
-    expect(result).toStrictEqual({ ok: false, statusCode: null, durationMs: expect.any(Number), error: "network", aborted: true });
+    expect(result).toStrictEqual({
+      ok: false,
+      statusCode: null,
+      durationMs: expect.any(Number),
+      error: "network",
+      aborted: true,
+    });
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 

@@ -8,7 +8,9 @@ const nowSec = (): number => Math.floor(Date.now() / 1000);
 
 /** The signature computed independently of standardwebhooks. */
 function hmac(secret: string, id: string, ts: number, body: string): string {
-  return createHmac("sha256", Buffer.from(secret.slice("whsec_".length), "base64")).update(`${id}.${ts}.${body}`).digest("base64");
+  return createHmac("sha256", Buffer.from(secret.slice("whsec_".length), "base64"))
+    .update(`${id}.${ts}.${body}`)
+    .digest("base64");
 }
 
 const headers = (id: string, ts: number, signature: string) => ({
@@ -17,7 +19,11 @@ const headers = (id: string, ts: number, signature: string) => ({
   "webhook-signature": signature,
 });
 
-const BODY = JSON.stringify({ type: "job.completed", timestamp: "2026-01-01T00:00:00.000Z", data: { job_id: "job_1", note: "é ✓ \u2028" } });
+const BODY = JSON.stringify({
+  type: "job.completed",
+  timestamp: "2026-01-01T00:00:00.000Z",
+  data: { job_id: "job_1", note: "é ✓ \u2028" },
+});
 
 describe("signPayload", () => {
   it.each([24, 32, 64])("verifies with the standardwebhooks reference implementation (%i-byte secret)", (bytes) => {

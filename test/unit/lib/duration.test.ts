@@ -94,12 +94,25 @@ describe("formatDurationMs", () => {
     expect(formatDurationMs(ms)).toBe(expected);
   });
 
-  it.each([0, 1, 250, 999, 1_000, 1_001, 1_500, 59_999, 60_000, 61_000, 3_599_000, 3_600_000, 86_399_999, 86_400_000, 7 * 86_400_000])(
-    "round trips %i through parseDurationMs",
-    (ms) => {
-      expect(parseDurationMs(formatDurationMs(ms))).toBe(ms);
-    },
-  );
+  it.each([
+    0,
+    1,
+    250,
+    999,
+    1_000,
+    1_001,
+    1_500,
+    59_999,
+    60_000,
+    61_000,
+    3_599_000,
+    3_600_000,
+    86_399_999,
+    86_400_000,
+    7 * 86_400_000,
+  ])("round trips %i through parseDurationMs", (ms) => {
+    expect(parseDurationMs(formatDurationMs(ms))).toBe(ms);
+  });
 
   it("round trips the default schedule", () => {
     const raw = "5s,5m,30m,2h,5h,10h,10h";

@@ -66,7 +66,11 @@ describe("newId", () => {
 describe("stableStringify", () => {
   it.each<[string, unknown, string]>([
     ["a flat object, keys sorted", { b: 1, a: 2, c: 3 }, '{"a":2,"b":1,"c":3}'],
-    ["nested objects and arrays", { z: [{ y: 1, x: 2 }], a: { d: { f: 1, e: 2 } } }, '{"a":{"d":{"e":2,"f":1}},"z":[{"x":2,"y":1}]}'],
+    [
+      "nested objects and arrays",
+      { z: [{ y: 1, x: 2 }], a: { d: { f: 1, e: 2 } } },
+      '{"a":{"d":{"e":2,"f":1}},"z":[{"x":2,"y":1}]}',
+    ],
     ["array order kept", [3, 1, 2], "[3,1,2]"],
     ["undefined properties dropped", { a: undefined, b: 1 }, '{"b":1}'],
     ["undefined in arrays → null", [undefined, 1], "[null,1]"],
@@ -171,7 +175,11 @@ describe("encodeCursor / decodeCursor", () => {
       error = err;
     }
     expect(error).toBeInstanceOf(ValidationError);
-    expect(error).toMatchObject({ code: "invalid_cursor", status: 400, details: [{ path: "cursor", message: "invalid cursor" }] });
+    expect(error).toMatchObject({
+      code: "invalid_cursor",
+      status: 400,
+      details: [{ path: "cursor", message: "invalid cursor" }],
+    });
   });
 });
 
@@ -225,7 +233,11 @@ describe("isDatabaseUnavailable", () => {
     ["postgres.js closed connection", { code: "CONNECTION_CLOSED" }, true],
     ["admin shutdown", { code: "57P01" }, true],
     ["a connection exception class", { code: "08006" }, true],
-    ["nested in a drizzle query error", new Error("Failed query", { cause: Object.assign(new Error("x"), { code: "ECONNREFUSED" }) }), true],
+    [
+      "nested in a drizzle query error",
+      new Error("Failed query", { cause: Object.assign(new Error("x"), { code: "ECONNREFUSED" }) }),
+      true,
+    ],
     ["a unique violation", { code: "23505" }, false],
     ["a syntax error", { code: "42601" }, false],
     ["no code", new Error("boom"), false],

@@ -294,7 +294,10 @@ describe("createWorkerLoop", () => {
       h.queue.push({ id: 1 });
       h.loop.nudge(); // "new work was just added by this process"
       releaseFirstClaim();
-      await waitFor(() => h.acked().length === 1, { timeoutMs: 1_000, message: "item added + nudged during a claim, processed within 1 s (idleMs 10 s)" });
+      await waitFor(() => h.acked().length === 1, {
+        timeoutMs: 1_000,
+        message: "item added + nudged during a claim, processed within 1 s (idleMs 10 s)",
+      });
     });
   });
 
@@ -345,7 +348,12 @@ describe("createWorkerLoop", () => {
       expect(elapsed).toBeGreaterThanOrEqual(90);
       expect(elapsed).toBeLessThan(2_000);
       expect(abortedInside).toEqual([true, true]);
-      expect(h.acked()).toEqual(expect.arrayContaining([{ id: 1, kind: "released" }, { id: 2, kind: "released" }]));
+      expect(h.acked()).toEqual(
+        expect.arrayContaining([
+          { id: 1, kind: "released" },
+          { id: 2, kind: "released" },
+        ]),
+      );
       expect(h.acked()).toHaveLength(2);
     });
 
@@ -380,7 +388,9 @@ describe("createWorkerLoop", () => {
         concurrency: 2,
         // Rejects on the next macrotask (like real I/O), so the tight loop cannot starve this test's timers.
         beforeAck: () =>
-          databaseBack ? undefined : new Promise<void>((_resolve, reject) => setImmediate(() => reject(new Error("database gone")))),
+          databaseBack
+            ? undefined
+            : new Promise<void>((_resolve, reject) => setImmediate(() => reject(new Error("database gone")))),
       });
       h.queue.push(...items(1, 2));
       h.loop.start();

@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import type { ClaimedPoll } from "../../../src/db/queries/claim-due-polls.js";
 import type { Random } from "../../../src/lib/random.js";
 import type { CadenceOptions } from "../../../src/scheduler/cadence.js";
-import { NOT_FOUND_LIMIT, decidePoll, releasePoll, type DecideContext, type PollAck } from "../../../src/scheduler/decide-poll.js";
+import {
+  NOT_FOUND_LIMIT,
+  decidePoll,
+  releasePoll,
+  type DecideContext,
+  type PollAck,
+} from "../../../src/scheduler/decide-poll.js";
 import type { JobFetchResult } from "../../../src/upstream/client.js";
 import type { UpstreamJob } from "../../../src/upstream/job.js";
 
@@ -27,7 +33,11 @@ function claimed(overrides: Partial<ClaimedPoll> = {}): ClaimedPoll {
   };
 }
 
-const job = (status: UpstreamJob["status"], extra: Record<string, unknown> = {}): UpstreamJob => ({ id: "job_1", status, ...extra });
+const job = (status: UpstreamJob["status"], extra: Record<string, unknown> = {}): UpstreamJob => ({
+  id: "job_1",
+  status,
+  ...extra,
+});
 
 const base = { id: "pol_1", tenantId: "ten_1", jobId: "job_1", claimSeq: 7, polled: 1, observedAt: NOW } as const;
 
@@ -141,7 +151,11 @@ describe("decidePoll", () => {
       [2_000, undefined, 2_000],
       [10_000, 60_000, 60_000], // may exceed the max interval: the server asked
     ])("interval %i, retryAfterMs %s → waits %i", (interval, retryAfterMs, waitMs) => {
-      const ack = decidePoll(claimed({ intervalMs: interval, notFoundCount: 1, errorCount: 2 }), { kind: "rate_limited", retryAfterMs }, ctx);
+      const ack = decidePoll(
+        claimed({ intervalMs: interval, notFoundCount: 1, errorCount: 2 }),
+        { kind: "rate_limited", retryAfterMs },
+        ctx,
+      );
       expect(ack).toStrictEqual({
         ...base,
         status: "active",
@@ -155,13 +169,19 @@ describe("decidePoll", () => {
 
     it("compares Retry-After with the jittered delay", () => {
       const high: DecideContext = { ...ctx, random: { float: () => 0.999999, bytes: (n) => Buffer.alloc(n) } };
-      expect(decidePoll(claimed({ intervalMs: 2_000 }), { kind: "rate_limited", retryAfterMs: 2_100 }, high).nextPollAt).toEqual(at(2_200));
+      expect(decidePoll(claimed({ intervalMs: 2_000 }), { kind: "rate_limited", retryAfterMs: 2_100 }, high).nextPollAt).toEqual(
+        at(2_200),
+      );
     });
   });
 
   describe("unauthorized", () => {
     it.each([401, 403] as const)("%i → max interval, counted as an error, never expires", (statusCode) => {
-      const ack = decidePoll(claimed({ intervalMs: 1_000, notFoundCount: 2, errorCount: 5 }), { kind: "unauthorized", statusCode }, ctx);
+      const ack = decidePoll(
+        claimed({ intervalMs: 1_000, notFoundCount: 2, errorCount: 5 }),
+        { kind: "unauthorized", statusCode },
+        ctx,
+      );
       expect(ack).toStrictEqual({
         ...base,
         status: "active",

@@ -68,7 +68,9 @@ describe("parseCallbackAllowlist: parsing", () => {
 });
 
 describe("CallbackAllowlist.allowsHost", () => {
-  const list = parseCallbackAllowlist("hooks.internal, receiver.lan:8443, bücher.example, 10.0.0.5, 10.0.0.6:8080, 192.168.0.0/16, [::1]:9000");
+  const list = parseCallbackAllowlist(
+    "hooks.internal, receiver.lan:8443, bücher.example, 10.0.0.5, 10.0.0.6:8080, 192.168.0.0/16, [::1]:9000",
+  );
 
   it("matches a host entry on any port, case-insensitively", () => {
     expect(list.allowsHost("hooks.internal", 80)).toBe(true);

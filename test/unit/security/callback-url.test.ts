@@ -40,13 +40,19 @@ describe("checkCallbackUrl: URL shape", () => {
   it("accepts http and https, and returns the parsed URL", async () => {
     const check = await checkCallbackUrl("https://hooks.example.com/cb?token=1", { allowlist: noAllowlist, resolver });
     expect(check.ok && check.url.href).toBe("https://hooks.example.com/cb?token=1");
-    expect(await checkCallbackUrl("http://hooks.example.com/cb", { allowlist: noAllowlist, resolver })).toMatchObject({ ok: true });
+    expect(await checkCallbackUrl("http://hooks.example.com/cb", { allowlist: noAllowlist, resolver })).toMatchObject({
+      ok: true,
+    });
   });
 
   it("requires https when asked to", async () => {
     const http = await checkCallbackUrl("http://hooks.example.com/cb", { allowlist: noAllowlist, resolver, requireHttps: true });
     expect(http).toMatchObject({ ok: false, code: "callback_url_invalid", message: expect.stringContaining("https") });
-    const https = await checkCallbackUrl("https://hooks.example.com/cb", { allowlist: noAllowlist, resolver, requireHttps: true });
+    const https = await checkCallbackUrl("https://hooks.example.com/cb", {
+      allowlist: noAllowlist,
+      resolver,
+      requireHttps: true,
+    });
     expect(https.ok).toBe(true);
   });
 });
@@ -143,7 +149,10 @@ describe("checkCallbackUrl: allowlist", () => {
   });
 
   it("accepts a name whose private addresses are each allowlisted", async () => {
-    const resolver = fakeResolver({ "hooks.internal": ["10.1.2.3", "93.184.216.34"], "leaky.internal": ["10.1.2.3", "192.168.0.1"] });
+    const resolver = fakeResolver({
+      "hooks.internal": ["10.1.2.3", "93.184.216.34"],
+      "leaky.internal": ["10.1.2.3", "192.168.0.1"],
+    });
     const allowlist = parseCallbackAllowlist("10.0.0.0/8");
     expect(await checkCallbackUrl("http://hooks.internal/", { allowlist, resolver })).toMatchObject({ ok: true });
     expect(problem(await checkCallbackUrl("http://leaky.internal/", { allowlist, resolver }))).toBe("callback_url_forbidden");
@@ -169,16 +178,23 @@ describe("checkCallbackUrl: resolution failures", () => {
     expect(problem(check)).toBe("callback_url_unresolvable");
   });
 
-  it.each(["EAI_AGAIN", "ETIMEOUT", "ESERVFAIL", "ECONNREFUSED"])("lets %s through: the connect-time guard checks again", async (code) => {
-    const resolver = fakeResolver({ "flaky.example.com": dnsError(code, "flaky.example.com") });
-    const check = await checkCallbackUrl("https://flaky.example.com/cb", { allowlist: noAllowlist, resolver });
-    expect(check.ok).toBe(true);
-  });
+  it.each(["EAI_AGAIN", "ETIMEOUT", "ESERVFAIL", "ECONNREFUSED"])(
+    "lets %s through: the connect-time guard checks again",
+    async (code) => {
+      const resolver = fakeResolver({ "flaky.example.com": dnsError(code, "flaky.example.com") });
+      const check = await checkCallbackUrl("https://flaky.example.com/cb", { allowlist: noAllowlist, resolver });
+      expect(check.ok).toBe(true);
+    },
+  );
 
   it("lets a resolution slower than resolveTimeoutMs through", async () => {
     const resolver = fakeResolver({ "slow.example.com": "hang" });
     const started = Date.now();
-    const check = await checkCallbackUrl("https://slow.example.com/cb", { allowlist: noAllowlist, resolver, resolveTimeoutMs: 50 });
+    const check = await checkCallbackUrl("https://slow.example.com/cb", {
+      allowlist: noAllowlist,
+      resolver,
+      resolveTimeoutMs: 50,
+    });
     expect(check.ok).toBe(true);
     expect(Date.now() - started).toBeLessThan(2000);
   });

@@ -27,20 +27,24 @@ describe("isBlockedAddress: IPv4 ranges", () => {
     expect(isBlockedAddress(inside)).toBe(true);
   });
 
-  it.each(IPV4_RANGES.flatMap(([range, , below, above]) => [below, above].filter((a) => a !== undefined).map((a) => [range, a] as const)))(
-    "%s: neighbour %s",
-    (_range, outside) => {
-      expect(isBlockedAddress(outside)).toBe(ALSO_BLOCKED.has(outside));
-    },
-  );
+  it.each(
+    IPV4_RANGES.flatMap(([range, , below, above]) =>
+      [below, above].filter((a) => a !== undefined).map((a) => [range, a] as const),
+    ),
+  )("%s: neighbour %s", (_range, outside) => {
+    expect(isBlockedAddress(outside)).toBe(ALSO_BLOCKED.has(outside));
+  });
 
   it("blocks the limited broadcast address", () => {
     expect(isBlockedAddress("255.255.255.255")).toBe(true);
   });
 
-  it.each(["8.8.8.8", "1.1.1.1", "93.184.216.34", "100.63.255.255", "172.32.0.1", "223.255.255.255"])("allows public %s", (address) => {
-    expect(isBlockedAddress(address)).toBe(false);
-  });
+  it.each(["8.8.8.8", "1.1.1.1", "93.184.216.34", "100.63.255.255", "172.32.0.1", "223.255.255.255"])(
+    "allows public %s",
+    (address) => {
+      expect(isBlockedAddress(address)).toBe(false);
+    },
+  );
 });
 
 describe("isBlockedAddress: IPv6", () => {
@@ -92,7 +96,17 @@ describe("isBlockedAddress: fails closed", () => {
 });
 
 // Every spelling of 127.0.0.1 the URL parser and inet_aton accept.
-const LOOPBACK_SPELLINGS = ["2130706433", "0x7f.1", "0177.0.0.1", "127.1", "0x7f000001", "127.0.1", "0x7F.0.0.1", "127.0.0.1.", "017700000001"];
+const LOOPBACK_SPELLINGS = [
+  "2130706433",
+  "0x7f.1",
+  "0177.0.0.1",
+  "127.1",
+  "0x7f000001",
+  "127.0.1",
+  "0x7F.0.0.1",
+  "127.0.0.1.",
+  "017700000001",
+];
 
 describe("parseHost", () => {
   it.each(LOOPBACK_SPELLINGS)("normalises raw %s to 127.0.0.1", (spelling) => {
@@ -121,10 +135,13 @@ describe("parseHost", () => {
     expect(parseHost(new URL(`http://${bracketed}/`).hostname)).toEqual({ kind: "ipv6", address: canonical });
   });
 
-  it.each(["[::1]", "[::ffff:169.254.169.254]", "[::ffff:7f00:1]", "[::127.0.0.1]"])("blocks %s given bracketed or via URL", (bracketed) => {
-    expect(isBlockedAddress(bracketed)).toBe(true);
-    expect(isBlockedAddress(new URL(`http://${bracketed}/`).hostname)).toBe(true);
-  });
+  it.each(["[::1]", "[::ffff:169.254.169.254]", "[::ffff:7f00:1]", "[::127.0.0.1]"])(
+    "blocks %s given bracketed or via URL",
+    (bracketed) => {
+      expect(isBlockedAddress(bracketed)).toBe(true);
+      expect(isBlockedAddress(new URL(`http://${bracketed}/`).hostname)).toBe(true);
+    },
+  );
 
   it("drops an IPv6 zone", () => {
     expect(parseHost("fe80::1%eth0")).toEqual({ kind: "ipv6", address: "fe80::1" });

@@ -52,7 +52,14 @@ describe("fake Rendley", () => {
     expect(fake.pollTimes(id)).toHaveLength(4);
 
     const job = (await poll(id)).body.data;
-    expect(job).toMatchObject({ id, type: "export_video", error: null, acknowledged: false, source_type: "api", source_id: "prj_test" });
+    expect(job).toMatchObject({
+      id,
+      type: "export_video",
+      error: null,
+      acknowledged: false,
+      source_type: "api",
+      source_id: "prj_test",
+    });
     expect(JSON.parse(job.input_data)).toEqual({ project_id: "prj_1" });
     const result = JSON.parse(job.result_data);
     expect(result.storage_url).toBe(`https://storage.rendley.com/exports/${id}.mp4`);
@@ -142,7 +149,11 @@ describe("fake Rendley", () => {
 
   it("POST /v1/export creates a pollable job; bad bodies get 400; cost answers credits", async () => {
     const body = { project_id: "prj_123", settings: { target_resolution: "1080p" } };
-    const res = await call("/v1/export", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await call("/v1/export", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(200);
     const jobId = ((await res.json()) as any).data.job_id as string;
     expect(jobId).toMatch(/^job_/);
