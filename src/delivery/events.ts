@@ -32,12 +32,19 @@ export interface EventBody {
     error: string | null;
     metadata: Record<string, unknown> | null;
     reason?: string;
+    /** Set when `job.input_data` was dropped to keep the body under MAX_EVENT_BODY_BYTES. */
+    truncated?: true;
   };
 }
 
+/** Callback bodies stay under this size (receivers and proxies commonly cap request bodies). */
+export const MAX_EVENT_BODY_BYTES = 256 * 1024;
+
 /**
  * Builds the callback body for one watch. `job` is the upstream object verbatim (input_data/result_data
- * stay JSON strings); `result` is result_data parsed for convenience.
+ * stay JSON strings); `result` is result_data parsed for convenience. A body that would exceed
+ * MAX_EVENT_BODY_BYTES loses `job.input_data` (the request that started the job, which the app already has)
+ * and says so with `data.truncated: true`.
  */
 export function buildEventBody(input: {
   type: EventType;
@@ -63,5 +70,7 @@ export function buildEventBody(input: {
       ...(input.reason ? { reason: input.reason } : {}),
     },
   };
-  return JSON.stringify(body);
+  const text = JSON.stringify(body);
+  if (Buffer.byteLength(text) <= MAX_EVENT_BODY_BYTES || !job || job.input_data == null) return text;
+  return JSON.stringify({ ...body, data: { ...body.data, job: { ...job, input_data: null }, truncated: true } });
 }

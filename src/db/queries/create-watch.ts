@@ -1,11 +1,12 @@
 import { sql } from "drizzle-orm";
-import { buildEventBody, eventRank, type JobEvent } from "../../delivery/events.js";
+import type { JobEvent } from "../../delivery/events.js";
 import { ConflictError } from "../../errors.js";
 import { newId } from "../../lib/ids.js";
 import type { Random } from "../../lib/random.js";
 import type { UpstreamJob } from "../../upstream/job.js";
 import type { Database, Executor } from "../client.js";
-import { toJson, ts } from "../sql-values.js";
+import { toDate, toJson, ts } from "../sql-values.js";
+import { insertDeliveries, type WatchForDelivery } from "./insert-deliveries.js";
 
 export interface NewWatch {
   tenantId: string;
@@ -13,6 +14,10 @@ export interface NewWatch {
   callbackUrl: string;
   events: readonly JobEvent[];
   metadata: Record<string, unknown> | null;
+  /** The watch's own retry delays; undefined uses DELIVERY_RETRY_SCHEDULE. */
+  retryScheduleMs?: readonly number[] | undefined;
+  /** Extra headers for its callbacks. */
+  callbackHeaders?: Record<string, string> | undefined;
   idempotencyKey?: string | undefined;
   /** Fingerprint of the request body, compared when the idempotency key repeats. */
   requestHash?: string | undefined;
@@ -40,7 +45,13 @@ export async function createWatch(
       if (repeat) return repeat;
     }
 
-    const [poll] = await db.rows<{ id: string; was_active: boolean; job_status: string | null; job: unknown }>(
+    const [poll] = await db.rows<{
+      id: string;
+      was_active: boolean;
+      job_status: string | null;
+      job: unknown;
+      job_fetched_at: Date | string | null;
+    }>(
       sql`
         with before as (
           select status from polls where tenant_id = ${input.tenantId} and job_id = ${input.jobId}
@@ -56,20 +67,31 @@ export async function createWatch(
           -- A finished job read again must produce its event for the new watch.
           emitted_status = case when polls.status = 'active' then polls.emitted_status else null end,
           updated_at = excluded.updated_at
-        returning id, coalesce((select status = 'active' from before), false) as was_active, job_status, job`,
+        returning id, coalesce((select status = 'active' from before), false) as was_active, job_status, job, job_fetched_at`,
       tx,
     );
     if (!poll) throw new Error("poll upsert returned no row");
 
     const watchId = newId("wch", random, now.getTime());
+    const watch: WatchForDelivery = {
+      id: watchId,
+      tenant_id: input.tenantId,
+      job_id: input.jobId,
+      callback_url: input.callbackUrl,
+      metadata: input.metadata,
+      retry_schedule_ms: input.retryScheduleMs ? [...input.retryScheduleMs] : null,
+      callback_headers: input.callbackHeaders ?? null,
+    };
     const inserted = await db.rows<{ id: string }>(
       sql`
-        insert into watches (id, tenant_id, poll_id, job_id, callback_url, events, metadata, status,
-                             idempotency_key, request_hash, created_at, updated_at)
+        insert into watches (id, tenant_id, poll_id, job_id, callback_url, events, metadata, retry_schedule_ms, callback_headers,
+                             status, idempotency_key, request_hash, created_at, updated_at)
         values (${watchId}, ${input.tenantId}, ${poll.id}, ${input.jobId}, ${input.callbackUrl},
                 (select array_agg(e) from jsonb_array_elements_text(${JSON.stringify(input.events)}::jsonb) as e),
-                ${input.metadata === null ? null : JSON.stringify(input.metadata)}::jsonb, 'watching',
-                ${input.idempotencyKey ?? null}, ${input.requestHash ?? null}, ${ts(now)}, ${ts(now)})
+                ${input.metadata === null ? null : JSON.stringify(input.metadata)}::jsonb,
+                (select r.s from jsonb_to_record(${JSON.stringify({ s: watch.retry_schedule_ms })}::jsonb) as r(s int[])),
+                ${watch.callback_headers === null ? null : JSON.stringify(watch.callback_headers)}::jsonb,
+                'watching', ${input.idempotencyKey ?? null}, ${input.requestHash ?? null}, ${ts(now)}, ${ts(now)})
         on conflict (tenant_id, idempotency_key) do nothing
         returning id`,
       tx,
@@ -82,21 +104,21 @@ export async function createWatch(
     }
 
     if (poll.was_active && poll.job_status === "processing" && input.events.includes("job.processing")) {
-      await db.rows(
-        sql`
-          insert into deliveries (id, tenant_id, watch_id, event, rank, callback_url, body, status, next_attempt_at, created_at, updated_at)
-          values (${newId("msg", random, now.getTime())}, ${input.tenantId}, ${watchId}, 'job.processing',
-                  ${eventRank("job.processing")}::smallint, ${input.callbackUrl},
-                  ${buildEventBody({
-                    type: "job.processing",
-                    observedAt: now,
-                    watchId,
-                    jobId: input.jobId,
-                    job: toJson<UpstreamJob>(poll.job),
-                    metadata: input.metadata,
-                  })},
-                  'pending', ${ts(now)}, ${ts(now)}, ${ts(now)})`,
+      await insertDeliveries(
+        db,
         tx,
+        [
+          {
+            watch,
+            event: {
+              type: "job.processing",
+              observedAt: now,
+              job: toJson<UpstreamJob>(poll.job),
+              jobFetchedAt: toDate(poll.job_fetched_at),
+            },
+          },
+        ],
+        { now, random },
       );
     }
     return { watchId, created: true };

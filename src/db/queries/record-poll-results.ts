@@ -1,20 +1,10 @@
 import { sql } from "drizzle-orm";
-import { buildEventBody, eventRank, TERMINAL_EVENTS, type EventType } from "../../delivery/events.js";
-import { newId } from "../../lib/ids.js";
+import { TERMINAL_EVENTS, type EventType } from "../../delivery/events.js";
 import type { Random } from "../../lib/random.js";
 import type { PollAck } from "../../scheduler/decide-poll.js";
 import type { Database, Executor } from "../client.js";
-import { records, textList, toJson, ts } from "../sql-values.js";
-
-interface WatchingRow {
-  id: string;
-  tenant_id: string;
-  poll_id: string;
-  job_id: string;
-  callback_url: string;
-  events: string[];
-  metadata: unknown;
-}
+import { records, textList, ts } from "../sql-values.js";
+import { insertDeliveries, WATCH_FOR_DELIVERY_COLUMNS, type DeliveryEvent, type WatchForDelivery } from "./insert-deliveries.js";
 
 /** What one batch write produced (to wake the delivery worker and for logs). */
 export interface PollWriteSummary {
@@ -92,16 +82,16 @@ async function updatePolls(db: Database, executor: Executor, acks: readonly Poll
 async function fanOut(db: Database, tx: Executor, acks: readonly PollAck[], ctx: { now: Date; random: Random }): Promise<number> {
   if (acks.length === 0) return 0;
   const byPoll = new Map(acks.map((a) => [a.id, a]));
-  const watching = await db.rows<WatchingRow>(
+  const watching = await db.rows<WatchForDelivery & { poll_id: string; events: string[] }>(
     sql`
-      select id, tenant_id, poll_id, job_id, callback_url, events, metadata
+      select ${WATCH_FOR_DELIVERY_COLUMNS}, poll_id, events
       from watches
       where poll_id in ${textList([...byPoll.keys()])} and status = 'watching'
       for update`,
     tx,
   );
 
-  const deliveries: object[] = [];
+  const deliveries: { watch: WatchForDelivery; event: DeliveryEvent }[] = [];
   const watchUpdates: { id: string; status: string; last_error: string | null }[] = [];
   for (const w of watching) {
     const ack = byPoll.get(w.poll_id);
@@ -110,21 +100,14 @@ async function fanOut(db: Database, tx: Executor, acks: readonly PollAck[], ctx:
     const wanted = type === "watch.expired" || w.events.includes(type);
     if (wanted) {
       deliveries.push({
-        id: newId("msg", ctx.random, ctx.now.getTime()),
-        tenant_id: w.tenant_id,
-        watch_id: w.id,
-        event: type,
-        rank: eventRank(type),
-        callback_url: w.callback_url,
-        body: buildEventBody({
+        watch: w,
+        event: {
           type,
           observedAt: ack.observedAt,
-          watchId: w.id,
-          jobId: w.job_id,
           job: ack.job ?? null,
-          metadata: toJson<Record<string, unknown>>(w.metadata),
-          ...(ack.event.reason ? { reason: ack.event.reason } : {}),
-        }),
+          jobFetchedAt: ack.job ? ack.observedAt : null,
+          reason: ack.event.reason,
+        },
       });
     }
     if (type === "watch.expired") {
@@ -136,20 +119,13 @@ async function fanOut(db: Database, tx: Executor, acks: readonly PollAck[], ctx:
   }
 
   if (deliveries.length > 0) {
-    await db.rows(
-      sql`
-        insert into deliveries (id, tenant_id, watch_id, event, rank, callback_url, body, status, next_attempt_at, created_at, updated_at)
-        select d.id, d.tenant_id, d.watch_id, d.event, d.rank, d.callback_url, d.body, 'pending', ${ts(ctx.now)}, ${ts(ctx.now)}, ${ts(ctx.now)}
-        from jsonb_to_recordset(${records(deliveries)}) as d(id text, tenant_id text, watch_id text, event text, rank smallint, callback_url text, body text)
-        on conflict (watch_id, event) do nothing`,
-      tx,
-    );
+    await insertDeliveries(db, tx, deliveries, ctx);
     // A final event must not wait behind an earlier event that sits in a long retry delay: pull that forward
     // (order is kept by the claim, which sends the earlier one first).
     await db.rows(
       sql`
         update deliveries set next_attempt_at = ${ts(ctx.now)}
-        where watch_id in ${textList(deliveries.map((d) => (d as { watch_id: string }).watch_id))}
+        where watch_id in ${textList(deliveries.map((d) => d.watch.id))}
           and status = 'pending' and rank = 0 and locked_by is null and next_attempt_at > ${ts(ctx.now)}`,
       tx,
     );
