@@ -91,6 +91,11 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
       now: clock.now(),
     });
     if (boot.generatedSigningSecret) logger.info("generated a signing secret (read it with GET /v1/signing-secret)");
+    if (boot.envSecretIgnored) {
+      logger.warn(
+        "RELAY_SIGNING_SECRET holds a secret that was rotated away; the rotated one stays current (unset the variable or set the new secret)",
+      );
+    }
     if (db.kind === "pglite") {
       const released = await releaseAllClaims(db, clock.now());
       if (released.polls + released.deliveries > 0) logger.info(released, "released claims left by a previous run");
@@ -103,7 +108,11 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     let server: Server | undefined;
     let port = 0;
     if (roles.api) {
-      const app = createApp(deps, { onWatchCreated: () => scheduler.nudge(), onRedeliver: () => delivery.nudge() });
+      const app = createApp(deps, {
+        onWatchCreated: () => scheduler.nudge(),
+        onRedeliver: () => delivery.nudge(),
+        onSigningSecretRotated: (tenantId) => delivery.invalidateSecrets(tenantId),
+      });
       server = createAdaptorServer({ fetch: app.fetch }) as Server;
       const listening = server;
       await new Promise<void>((resolve, reject) => {

@@ -8,6 +8,7 @@ import { VERSION } from "../version.js";
 import { requireApiKey, type ApiEnv } from "./auth.js";
 import { createErrorHandler, errorBody } from "./errors.js";
 import { healthRoutes } from "./routes/health.js";
+import { originsRoutes } from "./routes/origins.js";
 import { signingSecretRoutes } from "./routes/signing-secret.js";
 import { watchesRoutes } from "./routes/watches.js";
 
@@ -18,6 +19,8 @@ export interface AppHooks {
   onWatchCreated: () => void;
   /** A redelivery was queued: send now. */
   onRedeliver: () => void;
+  /** The tenant's signing secrets changed: sign the next callback with the new set. */
+  onSigningSecretRotated?: (tenantId: string) => void;
 }
 
 /**
@@ -62,7 +65,8 @@ export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => 
 
   app.route("/", healthRoutes(deps));
   app.route("/", watchesRoutes(deps, hooks));
-  app.route("/", signingSecretRoutes(deps));
+  app.route("/", signingSecretRoutes(deps, { onSigningSecretRotated: (tenantId) => hooks.onSigningSecretRotated?.(tenantId) }));
+  app.route("/", originsRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -1,5 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { JOB_EVENTS } from "../delivery/events.js";
+import { ATTEMPT_ERRORS } from "../delivery/send.js";
+import { parseScheduleMs } from "../lib/duration.js";
 import { JOB_STATUSES } from "../upstream/job.js";
 
 export const WATCH_STATUSES = ["watching", "delivering", "delivered", "failed", "canceled", "expired"] as const;
@@ -50,6 +52,65 @@ export const MetadataSchema = z
   })
   .openapi({ description: "Any JSON object up to 4 KiB, echoed in every callback.", example: { order_id: "ord_42" } });
 
+export const MAX_SCHEDULE_ENTRIES = 20;
+export const MAX_SCHEDULE_TOTAL_MS = 7 * 86_400_000;
+
+/** A watch's own retry delays, same syntax as DELIVERY_RETRY_SCHEDULE; parsed to milliseconds. */
+export const RetryScheduleSchema = z
+  .string()
+  .max(400)
+  .transform((raw, ctx) => {
+    let delays: number[];
+    try {
+      delays = parseScheduleMs(raw);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+    if (delays.length > MAX_SCHEDULE_ENTRIES) ctx.addIssue({ code: "custom", message: `at most ${MAX_SCHEDULE_ENTRIES} delays` });
+    if (delays.reduce((a, b) => a + b, 0) > MAX_SCHEDULE_TOTAL_MS)
+      ctx.addIssue({ code: "custom", message: "at most 7 days in total" });
+    return delays;
+  })
+  .openapi({
+    type: "string",
+    description:
+      "Delays between attempts after the first, immediate one (`ms`, `s`, `m`, `h`, `d`; `none`): at most 20, at most 7 days in total.",
+    example: "10s,1m,10m,1h",
+  });
+
+export const MAX_CALLBACK_HEADERS = 5;
+/** Headers the relay sets itself, or that belong to the connection: a watch may not set them. */
+const RESERVED_HEADER =
+  /^(content-type|content-length|user-agent|host|connection|keep-alive|transfer-encoding|te|trailer|upgrade|expect|proxy-.*|webhook-.*)$/i;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
+const HEADER_VALUE = /^[\t\x20-\x7e]{0,1024}$/;
+
+/** Extra static headers for receivers that authenticate with a header instead of verifying signatures. */
+export const CallbackHeadersSchema = z
+  .record(z.string(), z.string())
+  .superRefine((headers, ctx) => {
+    const names = Object.keys(headers);
+    if (names.length > MAX_CALLBACK_HEADERS) ctx.addIssue({ code: "custom", message: `at most ${MAX_CALLBACK_HEADERS} headers` });
+    const seen = new Set<string>();
+    for (const name of names) {
+      if (!HEADER_NAME.test(name)) ctx.addIssue({ code: "custom", path: [name], message: "not a valid header name" });
+      else if (RESERVED_HEADER.test(name))
+        ctx.addIssue({ code: "custom", path: [name], message: "set by the relay; cannot be overridden" });
+      else if (seen.has(name.toLowerCase()))
+        ctx.addIssue({ code: "custom", path: [name], message: "repeated (names are case-insensitive)" });
+      seen.add(name.toLowerCase());
+      if (!HEADER_VALUE.test(headers[name] ?? "")) {
+        ctx.addIssue({ code: "custom", path: [name], message: "values are up to 1024 printable ASCII characters" });
+      }
+    }
+  })
+  .openapi({
+    description:
+      "Up to 5 extra headers sent with every callback; values are stored, never returned (shown as `[redacted]`) nor logged.",
+    example: { "X-Hook-Token": "s3cr3t" },
+  });
+
 export const CreateWatchSchema = z
   .strictObject({
     job_id: JobIdSchema,
@@ -64,6 +125,8 @@ export const CreateWatchSchema = z
       .optional()
       .openapi({ description: "Default: the three terminal events.", example: ["job.completed", "job.failed"] }),
     metadata: MetadataSchema.nullable().optional(),
+    retry_schedule: RetryScheduleSchema.optional(),
+    callback_headers: CallbackHeadersSchema.optional(),
   })
   .openapi("CreateWatch");
 
@@ -74,7 +137,9 @@ const AttemptSchema = z
     at: z.string(),
     status_code: z.number().int().nullable(),
     duration_ms: z.number().int(),
-    error: z.string().nullable(),
+    error: z.enum(ATTEMPT_ERRORS).nullable().or(z.string().nullable()),
+    response_excerpt: z.string().nullable().openapi({ description: "The first 1 KiB of the response body." }),
+    location: z.string().nullable().openapi({ description: "Where a 3xx answer pointed (redirects are never followed)." }),
   })
   .openapi("Attempt");
 
@@ -97,6 +162,8 @@ export const WatchSchema = z
     callback_url: z.string(),
     events: z.array(z.string()),
     metadata: z.record(z.string(), z.unknown()).nullable(),
+    retry_schedule: z.string().nullable().openapi({ description: "The watch's own schedule, or null for the relay's." }),
+    callback_headers: z.record(z.string(), z.literal("[redacted]")).nullable(),
     status: z.enum(WATCH_STATUSES),
     job_status: z.enum(JOB_STATUSES).nullable().or(z.string().nullable()),
     job: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The last job object seen upstream, verbatim." }),

@@ -1,4 +1,5 @@
 import type { ClaimedDelivery } from "../db/queries/claim-due-deliveries.js";
+import type { Random } from "../lib/random.js";
 import type { SendResult } from "./send.js";
 
 /** An attempt as recorded in the log. */
@@ -9,6 +10,8 @@ export interface AttemptRecord {
   statusCode: number | null;
   durationMs: number;
   error: string | null;
+  responseExcerpt: string | null;
+  location: string | null;
 }
 
 /** How one delivery attempt is written back (batched with others). */
@@ -21,7 +24,14 @@ export interface DeliveryAck {
   nextAttemptAt: Date | null;
   lastError: string | null;
   attempt: AttemptRecord | null;
+  /** A body rebuilt around a freshly fetched job (same webhook-id), stored for later attempts. */
+  refreshed?: { body: string; jobFetchedAt: Date };
 }
+
+/** Each scheduled delay is spread by ±20% so receivers that failed together are not retried together. */
+export const RETRY_JITTER_RATIO = 0.2;
+/** A timeout or a 429 waits at least this long, unless the whole schedule is shorter (test schedules). */
+export const SLOW_DOWN_FLOOR_MS = 60_000;
 
 function describe(result: SendResult): string {
   if (result.error === "status" || result.error === "redirect") return `status ${result.statusCode}`;
@@ -29,14 +39,40 @@ function describe(result: SendResult): string {
 }
 
 /**
+ * The delay before the next attempt after attempt `seriesAttempt` failed, or undefined when the schedule
+ * is used up:
+ * - the scheduled delay ±20% jitter;
+ * - `429`/`503` with `Retry-After`: that, clamped between the scheduled delay and twice it;
+ * - a timeout or a `429`: at least SLOW_DOWN_FLOOR_MS, or the schedule's longest delay if that is shorter.
+ */
+export function retryDelayMs(
+  result: SendResult,
+  seriesAttempt: number,
+  scheduleMs: readonly number[],
+  random: Random,
+): number | undefined {
+  const scheduled = scheduleMs[seriesAttempt - 1];
+  if (scheduled === undefined) return undefined;
+  let delay = Math.round(scheduled * (1 + (random.float() * 2 - 1) * RETRY_JITTER_RATIO));
+  if ((result.statusCode === 429 || result.statusCode === 503) && result.retryAfterMs !== undefined) {
+    delay = Math.min(2 * scheduled, Math.max(scheduled, result.retryAfterMs));
+  }
+  if (result.error === "timeout" || result.statusCode === 429) {
+    delay = Math.max(delay, Math.min(SLOW_DOWN_FLOOR_MS, Math.max(...scheduleMs)));
+  }
+  return delay;
+}
+
+/**
  * Pure: the one place that decides whether a delivery is done, retried (and when) or given up.
- * - 2xx acknowledges; 410 Gone stops at once; a blocked address is never retried.
- * - Anything else waits `scheduleMs[n-1]` after attempt n, until the schedule is used up.
+ * - 2xx acknowledges; nothing else does (3xx is a failure, never followed).
+ * - 410 Gone, `webhook-delivery: abort-message` and a blocked address end the delivery at once.
+ * - Anything else is retried on the watch's schedule (or DELIVERY_RETRY_SCHEDULE) until it is used up.
  */
 export function decideDelivery(
   claimed: ClaimedDelivery,
   result: SendResult,
-  ctx: { now: Date; scheduleMs: readonly number[]; attemptStartedAt: Date },
+  ctx: { now: Date; scheduleMs: readonly number[]; attemptStartedAt: Date; random: Random },
 ): DeliveryAck {
   const base = { id: claimed.id, tenantId: claimed.tenantId, claimSeq: claimed.claimSeq };
   if (result.aborted) return { ...base, kind: "release", nextAttemptAt: ctx.now, lastError: null, attempt: null };
@@ -47,31 +83,18 @@ export function decideDelivery(
     statusCode: result.statusCode,
     durationMs: result.durationMs,
     error: result.error,
+    responseExcerpt: result.responseExcerpt ?? null,
+    location: result.location ?? null,
   };
+  const failed = (lastError: string): DeliveryAck => ({ ...base, kind: "failed", nextAttemptAt: null, lastError, attempt });
   if (result.ok) return { ...base, kind: "delivered", nextAttemptAt: null, lastError: null, attempt };
-  if (result.statusCode === 410) {
-    return { ...base, kind: "failed", nextAttemptAt: null, lastError: "gone: the receiver answered 410", attempt };
-  }
-  if (result.error === "blocked") {
-    return { ...base, kind: "failed", nextAttemptAt: null, lastError: "blocked: the callback address is not allowed", attempt };
-  }
-  const delayMs = ctx.scheduleMs[claimed.seriesAttempt - 1];
-  if (delayMs === undefined) {
-    return {
-      ...base,
-      kind: "failed",
-      nextAttemptAt: null,
-      lastError: `exhausted: ${claimed.seriesAttempt} attempts, last ${describe(result)}`,
-      attempt,
-    };
-  }
-  return {
-    ...base,
-    kind: "retry",
-    nextAttemptAt: new Date(ctx.now.getTime() + delayMs),
-    lastError: describe(result),
-    attempt,
-  };
+  if (result.statusCode === 410) return failed("gone: the receiver answered 410");
+  if (result.abortMessage) return failed("gone: the receiver answered webhook-delivery: abort-message");
+  if (result.error === "blocked") return failed("blocked: the callback address is not allowed");
+  const schedule = claimed.retryScheduleMs ?? ctx.scheduleMs;
+  const delayMs = retryDelayMs(result, claimed.seriesAttempt, schedule, ctx.random);
+  if (delayMs === undefined) return failed(`exhausted: ${claimed.seriesAttempt} attempts, last ${describe(result)}`);
+  return { ...base, kind: "retry", nextAttemptAt: new Date(ctx.now.getTime() + delayMs), lastError: describe(result), attempt };
 }
 
 /** Hands a claimed delivery back unused, due at `dueAt` (shutdown: now; a crash in the relay's own code: a little later). */

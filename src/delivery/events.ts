@@ -74,3 +74,26 @@ export function buildEventBody(input: {
   if (Buffer.byteLength(text) <= MAX_EVENT_BODY_BYTES || !job || job.input_data == null) return text;
   return JSON.stringify({ ...body, data: { ...body.data, job: { ...job, input_data: null }, truncated: true } });
 }
+
+/**
+ * The same event with a freshly fetched job (same type, watch, metadata and observation time): late
+ * attempts carry result links that still work. Returns undefined when `body` is not an event body.
+ */
+export function rebuildEventBody(body: string, job: UpstreamJob): string | undefined {
+  let event: EventBody;
+  try {
+    event = JSON.parse(body) as EventBody;
+  } catch {
+    return undefined;
+  }
+  if (!event?.data?.watch_id || !event.data.job_id || Number.isNaN(Date.parse(event.timestamp))) return undefined;
+  return buildEventBody({
+    type: event.type,
+    observedAt: new Date(event.timestamp),
+    watchId: event.data.watch_id,
+    jobId: event.data.job_id,
+    job,
+    metadata: event.data.metadata,
+    ...(event.data.reason ? { reason: event.data.reason } : {}),
+  });
+}

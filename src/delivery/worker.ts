@@ -1,26 +1,43 @@
 import { claimDueDeliveries, type ClaimedDelivery } from "../db/queries/claim-due-deliveries.js";
+import { deferOriginDeliveries, saveOriginStates } from "../db/queries/origin-states.js";
 import { recordDeliveryResults } from "../db/queries/record-delivery-results.js";
 import { activeSigningSecrets } from "../db/queries/signing-secrets.js";
 import type { Deps } from "../deps.js";
 import { CRASH_RETRY_MS, createWorkerLoop, type WorkerLoop } from "../lib/worker-loop.js";
 import { USER_AGENT } from "../version.js";
 import { decideDelivery, releaseDelivery, type DeliveryAck } from "./backoff.js";
-import { sendCallback } from "./send.js";
+import { rebuildEventBody, TERMINAL_EVENTS, type EventBody, type EventType } from "./events.js";
+import { createOriginGate, type AttemptHealth } from "./origin-gate.js";
+import { sendCallback, type SendResult } from "./send.js";
 import { signPayload } from "./sign.js";
 
-/** Signing secrets are read from the database at most this often per tenant. */
+/** Signing secrets are read from the database at most this often per tenant (rotation in this process invalidates at once). */
 const SECRET_CACHE_MS = 5_000;
+/** A refused or reset connection this quick gets one immediate retry that is not counted as an attempt. */
+const QUICK_FAILURE_MS = 1_000;
+
+export interface DeliveryWorker extends WorkerLoop {
+  /** Forgets cached signing secrets (after a rotation) so the next callback signs with the new set. */
+  invalidateSecrets(tenantId?: string): void;
+}
 
 /**
- * The sender: claims due deliveries, signs and POSTs each (at most DELIVERY_CONCURRENCY at once), and
- * writes outcomes and attempts back in batches.
+ * The sender: claims due deliveries, signs and POSTs each (at most DELIVERY_CONCURRENCY at once and
+ * DELIVERY_PER_ORIGIN_CONCURRENCY per receiver origin, behind a circuit breaker per origin), and writes
+ * outcomes and attempts back in batches.
  */
-export function createDeliveryWorker(deps: Deps, options: { workerId: string }): WorkerLoop {
-  const { config, db, clock } = deps;
+export function createDeliveryWorker(deps: Deps, options: { workerId: string }): DeliveryWorker {
+  const { config, db, clock, random, upstream } = deps;
   const logger = deps.logger.child({ component: "delivery" });
-  // A claim must outlive the slowest callback, or a second process could send the same event meanwhile.
-  const leaseMs = Math.max(config.leaseMs, config.deliveryTimeoutMs + 5_000);
+  // A claim must outlive the slowest attempt (a result refresh, a quick retry and the callback itself),
+  // or a second process could send the same event meanwhile.
+  const leaseMs = Math.max(config.leaseMs, config.upstreamTimeoutMs + config.deliveryTimeoutMs + QUICK_FAILURE_MS + 5_000);
   const secretCache = new Map<string, { secrets: string[]; at: number }>();
+  const gate = createOriginGate({
+    perOriginConcurrency: config.deliveryPerOriginConcurrency,
+    threshold: config.breakerThreshold,
+    cooldownMs: config.breakerCooldownMs,
+  });
 
   async function secretsFor(tenantId: string): Promise<string[]> {
     const cached = secretCache.get(tenantId);
@@ -32,48 +49,117 @@ export function createDeliveryWorker(deps: Deps, options: { workerId: string }):
     return secrets;
   }
 
-  return createWorkerLoop<ClaimedDelivery, DeliveryAck>({
+  /**
+   * Rendley's result links are time-limited: a final event whose job was fetched more than
+   * RESULT_REFRESH_AFTER_MS ago, or any redelivery, is rebuilt around a freshly fetched job (same webhook-id).
+   * When the fetch fails the stored body goes as it is.
+   */
+  async function currentBody(
+    d: ClaimedDelivery,
+    signal: AbortSignal,
+  ): Promise<{ body: string; refreshed?: DeliveryAck["refreshed"] }> {
+    if (!TERMINAL_EVENTS.has(d.event as EventType) || !d.jobFetchedAt) return { body: d.body };
+    const ageMs = clock.now().getTime() - d.jobFetchedAt.getTime();
+    if (d.trigger !== "manual" && ageMs <= config.resultRefreshAfterMs) return { body: d.body };
+    const { data } = JSON.parse(d.body) as EventBody;
+    const fetched = await upstream.getJob(data.job_id, { signal });
+    if (fetched.kind !== "ok" || fetched.job.status !== data.status) return { body: d.body };
+    const body = rebuildEventBody(d.body, fetched.job);
+    return body ? { body, refreshed: { body, jobFetchedAt: clock.now() } } : { body: d.body };
+  }
+
+  async function post(d: ClaimedDelivery, body: string, signal: AbortSignal): Promise<{ result: SendResult; startedAt: Date }> {
+    const secrets = await secretsFor(d.tenantId);
+    const startedAt = clock.now();
+    const timestampSec = Math.floor(startedAt.getTime() / 1000);
+    const result = await sendCallback(
+      {
+        url: d.callbackUrl,
+        body,
+        headers: {
+          ...d.extraHeaders, // validated at registration: they cannot override the headers below
+          "content-type": "application/json",
+          "user-agent": USER_AGENT,
+          "webhook-id": d.id,
+          "webhook-timestamp": String(timestampSec),
+          "webhook-signature": signPayload(secrets, d.id, timestampSec, body),
+        },
+      },
+      { dispatcher: deps.callbackDispatcher, timeoutMs: config.deliveryTimeoutMs, signal, now: () => clock.now() },
+    );
+    return { result, startedAt };
+  }
+
+  const loop = createWorkerLoop<ClaimedDelivery, DeliveryAck>({
     name: "delivery",
     concurrency: config.deliveryConcurrency,
     logger,
-    claim: (limit) => claimDueDeliveries(db, { workerId: options.workerId, limit, now: clock.now(), leaseMs }),
-    async process(delivery, signal) {
-      const secrets = await secretsFor(delivery.tenantId);
-      const startedAt = clock.now();
-      const timestampSec = Math.floor(startedAt.getTime() / 1000);
-      const result = await sendCallback(
-        {
-          url: delivery.callbackUrl,
-          body: delivery.body,
-          headers: {
-            "content-type": "application/json",
-            "user-agent": USER_AGENT,
-            "webhook-id": delivery.id,
-            "webhook-timestamp": String(timestampSec),
-            "webhook-signature": signPayload(secrets, delivery.id, timestampSec, delivery.body),
-          },
-        },
-        { dispatcher: deps.callbackDispatcher, timeoutMs: config.deliveryTimeoutMs, signal, now: () => clock.now() },
-      );
-      const ack = decideDelivery(delivery, result, {
+    claim: (limit) =>
+      claimDueDeliveries(db, {
+        workerId: options.workerId,
+        limit,
         now: clock.now(),
-        scheduleMs: config.deliveryRetryScheduleMs,
-        attemptStartedAt: startedAt,
-      });
-      const origin = new URL(delivery.callbackUrl).origin;
-      if (ack.kind === "failed") {
-        logger.warn({ deliveryId: delivery.id, watchId: delivery.watchId, origin, reason: ack.lastError }, "delivery failed");
-      } else if (ack.kind === "retry") {
-        logger.info(
-          { deliveryId: delivery.id, origin, attempt: delivery.attempt, error: result.error, statusCode: result.statusCode },
-          "delivery attempt failed; will retry",
-        );
+        leaseMs,
+        skipOrigins: gate.fullOrigins(),
+        skipTenantOrigins: gate.pausedPairs(clock.now()),
+      }),
+    async process(d, signal) {
+      const admission = gate.admit(d.tenantId, d.origin, clock.now());
+      if (!admission.run) return releaseDelivery(d, admission.retryAt ?? clock.now());
+      let health: AttemptHealth = "neutral";
+      try {
+        const { body, refreshed } = await currentBody(d, signal);
+        let { result, startedAt } = await post(d, body, signal);
+        const quickFailure = result.error === "connection_refused" || result.error === "connection_reset";
+        if (quickFailure && result.durationMs < QUICK_FAILURE_MS && !signal.aborted) {
+          ({ result, startedAt } = await post(d, body, signal)); // one free retry: a restarting receiver, a stale keep-alive socket
+        }
+        const ack = decideDelivery(d, result, {
+          now: clock.now(),
+          scheduleMs: config.deliveryRetryScheduleMs,
+          attemptStartedAt: startedAt,
+          random,
+        });
+        if (refreshed && ack.kind !== "release") ack.refreshed = refreshed;
+        health = result.aborted || result.error === "blocked" ? "neutral" : result.ok ? "success" : "failure";
+        if (ack.kind === "failed") {
+          logger.warn({ deliveryId: d.id, watchId: d.watchId, origin: d.origin, reason: ack.lastError }, "delivery failed");
+        } else if (ack.kind === "retry") {
+          logger.info(
+            { deliveryId: d.id, origin: d.origin, attempt: d.attempt, error: result.error, statusCode: result.statusCode },
+            "delivery attempt failed; will retry",
+          );
+        }
+        return ack;
+      } finally {
+        gate.finish(d.tenantId, d.origin, health, clock.now(), admission.probe === true);
       }
-      return ack;
     },
-    onCrash: (delivery) => releaseDelivery(delivery, new Date(clock.now().getTime() + CRASH_RETRY_MS)),
+    onCrash: (d) => releaseDelivery(d, new Date(clock.now().getTime() + CRASH_RETRY_MS)),
     async ack(acks) {
       await recordDeliveryResults(db, acks, clock.now());
+      const { changed, opened } = gate.takeChanges();
+      if (opened.length > 0) {
+        const deferred = await deferOriginDeliveries(db, opened);
+        for (const o of opened) {
+          logger.warn(
+            { origin: o.origin, until: o.openUntil, deferred },
+            "circuit breaker opened: deliveries to this origin paused",
+          );
+        }
+      }
+      await saveOriginStates(db, changed, clock.now());
     },
   });
+
+  return {
+    ...loop,
+    get contiguousErrors() {
+      return loop.contiguousErrors;
+    },
+    invalidateSecrets(tenantId) {
+      if (tenantId) secretCache.delete(tenantId);
+      else secretCache.clear();
+    },
+  };
 }

@@ -70,6 +70,8 @@ describe("job outcomes reach the receiver, signed", () => {
         status_code: 200,
         duration_ms: expect.any(Number),
         error: null,
+        response_excerpt: "ok",
+        location: null,
       },
     ]);
   });

@@ -13,6 +13,8 @@ import { createStorageFixture, type StorageFixture } from "../support/storage.js
 import { DRIVERS } from "../support/test-db.js";
 
 const schedule = [5_000, 60_000];
+/** 0.5 puts the ±20% jitter at zero: the schedule's own delays. */
+const noJitter = { float: () => 0.5, bytes: (n: number) => Buffer.alloc(n) };
 const ok: SendResult = { ok: true, statusCode: 200, durationMs: 12, error: null };
 const fail = (statusCode: number): SendResult => ({ ok: false, statusCode, durationMs: 30, error: "status" });
 
@@ -48,7 +50,12 @@ describe.each(DRIVERS)("delivery storage on %s", (driver) => {
     recordDeliveryResults(
       f.db,
       claimed.map((c) =>
-        decideDelivery(c, result, { now: f.clock.now(), scheduleMs: schedule, attemptStartedAt: f.clock.now() }),
+        decideDelivery(c, result, {
+          now: f.clock.now(),
+          scheduleMs: schedule,
+          attemptStartedAt: f.clock.now(),
+          random: noJitter,
+        }),
       ),
       f.clock.now(),
     );

@@ -47,6 +47,7 @@ describe.each(DRIVERS)("tenant bootstrap and watches on %s", (driver) => {
       }),
     ).toEqual({
       generatedSigningSecret: false,
+      envSecretIgnored: false,
     });
   });
 

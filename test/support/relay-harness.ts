@@ -31,7 +31,13 @@ export interface TestWorld {
   /** Calls the relay API with the test key. */
   api(path: string, init?: RequestInit & { json?: unknown }): Promise<{ status: number; body: any; headers: Headers }>;
   /** Registers a watch (callback defaults to the receiver) and returns the created Watch, failing loudly otherwise. */
-  watch(body: { job_id: string; callback_url?: string; events?: string[]; metadata?: unknown }): Promise<any>;
+  watch(body: {
+    job_id: string;
+    callback_url?: string;
+    events?: string[];
+    metadata?: unknown;
+    [field: string]: unknown;
+  }): Promise<any>;
   /** Waits until GET /v1/watches/{id} satisfies `until` and returns that Watch. */
   waitForWatch(id: string, until: (watch: any) => boolean, timeoutMs?: number): Promise<any>;
   /** Stops and starts the relay on the same store (a restart). */

@@ -35,7 +35,16 @@ describe("loadConfig", () => {
       ["pollMaxIntervalMs", 10_000],
       ["pollConcurrency", 32],
       ["deliveryConcurrency", 64],
-      ["deliveryRetryScheduleMs", [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]],
+      [
+        "deliveryRetryScheduleMs",
+        [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000, 86_400_000],
+      ],
+      ["deliveryPerOriginConcurrency", 8],
+      ["breakerThreshold", 10],
+      ["breakerCooldownMs", 30_000],
+      ["resultRefreshAfterMs", 300_000],
+      ["retentionDays", 30],
+      ["maintenanceIntervalMs", 60_000],
       ["deliveryTimeoutMs", 15_000],
       ["upstreamTimeoutMs", 10_000],
       ["leaseMs", 15_000],
@@ -61,6 +70,12 @@ describe("loadConfig", () => {
           "pollConcurrency",
           "deliveryConcurrency",
           "deliveryRetryScheduleMs",
+          "deliveryPerOriginConcurrency",
+          "breakerThreshold",
+          "breakerCooldownMs",
+          "resultRefreshAfterMs",
+          "retentionDays",
+          "maintenanceIntervalMs",
           "deliveryTimeoutMs",
           "upstreamTimeoutMs",
           "leaseMs",
@@ -85,7 +100,7 @@ describe("loadConfig", () => {
         (config.deliveryRetryScheduleMs as number[]).push(1);
       }).toThrow(TypeError);
       expect(config.port).toBe(8080);
-      expect(config.deliveryRetryScheduleMs).toHaveLength(7);
+      expect(config.deliveryRetryScheduleMs).toHaveLength(9);
     });
   });
 
@@ -149,7 +164,7 @@ describe("loadConfig", () => {
       [
         "DELIVERY_RETRY_SCHEDULE",
         "deliveryRetryScheduleMs",
-        [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+        [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000, 86_400_000],
       ],
       ["LOG_LEVEL", "logLevel", "info"],
     ])("%s", (name, key, expected) => {

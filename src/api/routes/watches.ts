@@ -149,9 +149,20 @@ export function watchesRoutes(deps: Deps, hooks: { onWatchCreated: () => void; o
         callbackUrl: check.url.href,
         events,
         metadata,
+        retryScheduleMs: body.retry_schedule,
+        callbackHeaders: body.callback_headers,
         idempotencyKey,
         requestHash: idempotencyKey
-          ? sha256Hex(stableStringify({ job_id: body.job_id, callback_url: body.callback_url, events, metadata }))
+          ? sha256Hex(
+              stableStringify({
+                job_id: body.job_id,
+                callback_url: body.callback_url,
+                events,
+                metadata,
+                retry_schedule: body.retry_schedule,
+                callback_headers: body.callback_headers,
+              }),
+            )
           : undefined,
       },
       { now: clock.now(), random, pollMinIntervalMs: config.pollMinIntervalMs },

@@ -23,14 +23,17 @@ export function generateSigningSecret(random: Random): string {
  * - RELAY_API_KEY given: its hash is the tenant's `env` key (a previous, different env key is revoked).
  *   Not given: the env key (if any) is revoked, and when no key is left a new one is generated and returned,
  *   to be shown once: only its hash is stored.
- * - RELAY_SIGNING_SECRET given and different from the current secret: it becomes current. Not given and
- *   none stored: one is generated.
+ * - RELAY_SIGNING_SECRET given and different from the current secret: it becomes current and every other
+ *   secret stops signing at once. But a secret the tenant already had and moved away from (expired, or in
+ *   the grace period of an API rotation) is not brought back: the current one stays and `envSecretIgnored`
+ *   is set, so the caller can warn that the variable still holds a retired secret.
+ *   Not given and none stored: one is generated.
  * Runs under a row lock on the tenant so replicas starting together generate one key, not two.
  */
 export async function bootstrapDefaultTenant(
   db: Database,
   options: { relayApiKey: string | undefined; signingSecret: string | undefined; random: Random; now: Date },
-): Promise<{ generatedApiKey?: string; generatedSigningSecret: boolean }> {
+): Promise<{ generatedApiKey?: string; generatedSigningSecret: boolean; envSecretIgnored: boolean }> {
   const { random, now } = options;
   return db.orm.transaction(async (tx) => {
     await db.rows(
@@ -69,18 +72,27 @@ export async function bootstrapDefaultTenant(
       }
     }
 
-    const current = await db.rows<{ id: string; secret: string }>(
-      sql`select id, secret from signing_secrets
+    const [current] = await db.rows<{ secret: string }>(
+      sql`select secret from signing_secrets
           where tenant_id = ${DEFAULT_TENANT_ID} and expires_at is null
           order by created_at desc limit 1`,
       tx,
     );
     const wanted = options.signingSecret;
+    let retired = false;
+    if (wanted && current && current.secret !== wanted) {
+      const [seen] = await db.rows<{ id: string }>(
+        sql`select id from signing_secrets where tenant_id = ${DEFAULT_TENANT_ID} and secret = ${wanted} limit 1`,
+        tx,
+      );
+      retired = seen !== undefined;
+    }
     let generatedSigningSecret = false;
-    if ((wanted && current[0]?.secret !== wanted) || (!wanted && !current[0])) {
+    if ((wanted && !retired && current?.secret !== wanted) || (!wanted && !current)) {
       generatedSigningSecret = !wanted;
       await db.rows(
-        sql`update signing_secrets set expires_at = ${ts(now)} where tenant_id = ${DEFAULT_TENANT_ID} and expires_at is null`,
+        sql`update signing_secrets set expires_at = ${ts(now)}
+            where tenant_id = ${DEFAULT_TENANT_ID} and (expires_at is null or expires_at > ${ts(now)})`,
         tx,
       );
       await db.rows(
@@ -90,6 +102,7 @@ export async function bootstrapDefaultTenant(
         tx,
       );
     }
-    return generatedApiKey ? { generatedApiKey, generatedSigningSecret } : { generatedSigningSecret };
+    const result = { generatedSigningSecret, envSecretIgnored: retired };
+    return generatedApiKey ? { generatedApiKey, ...result } : result;
   });
 }

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../client.js";
-import { ts } from "../sql-values.js";
+import { textList, toDate, toJson, ts } from "../sql-values.js";
 
 /** A delivery leased to this process for one callback attempt. */
 export interface ClaimedDelivery {
@@ -9,7 +9,14 @@ export interface ClaimedDelivery {
   watchId: string;
   event: string;
   callbackUrl: string;
+  /** scheme://host:port of the callback URL. */
+  origin: string;
   body: string;
+  /** When the job inside `body` was fetched (null: no job, e.g. watch.expired of an unknown job). */
+  jobFetchedAt: Date | null;
+  /** The watch's own schedule, or null for the configured one. */
+  retryScheduleMs: number[] | null;
+  extraHeaders: Record<string, string> | null;
   claimSeq: number;
   /** This attempt's number within the current series (1 = the immediate first attempt). */
   seriesAttempt: number;
@@ -22,19 +29,36 @@ export interface ClaimedDelivery {
  * Leases up to `limit` due deliveries. A delivery waits while an earlier-ranked event of the same watch is
  * still pending, so `job.processing` always reaches the receiver before the final event. The attempt counts
  * from the claim: a process killed mid-request has used that attempt (as graphile-worker and River do).
+ * @param options.skipOrigins origins this process will not call now (at their concurrency cap)
+ * @param options.skipTenantOrigins `<tenant> <origin>` pairs paused by their circuit breaker
  */
 export async function claimDueDeliveries(
   db: Database,
-  options: { workerId: string; limit: number; now: Date; leaseMs: number },
+  options: {
+    workerId: string;
+    limit: number;
+    now: Date;
+    leaseMs: number;
+    skipOrigins?: readonly string[];
+    skipTenantOrigins?: readonly string[];
+  },
 ): Promise<ClaimedDelivery[]> {
   const { workerId, limit, now, leaseMs } = options;
+  const skipOrigins = options.skipOrigins?.length ? sql`and d.origin not in ${textList(options.skipOrigins)}` : sql``;
+  const skipPairs = options.skipTenantOrigins?.length
+    ? sql`and (d.tenant_id || ' ' || d.origin) not in ${textList(options.skipTenantOrigins)}`
+    : sql``;
   const rows = await db.rows<{
     id: string;
     tenant_id: string;
     watch_id: string;
     event: string;
     callback_url: string;
+    origin: string;
     body: string;
+    job_fetched_at: Date | string | null;
+    retry_schedule_ms: number[] | null;
+    extra_headers: unknown;
     claim_seq: number;
     series_attempts: number;
     total_attempts: number;
@@ -43,6 +67,7 @@ export async function claimDueDeliveries(
     with due as materialized (
       select d.id from deliveries d
       where d.status = 'pending' and d.next_attempt_at <= ${ts(now)}
+        ${skipOrigins} ${skipPairs}
         and not exists (
           select 1 from deliveries e
           where e.watch_id = d.watch_id and e.status = 'pending' and e.rank < d.rank)
@@ -58,15 +83,19 @@ export async function claimDueDeliveries(
         total_attempts = d.total_attempts + 1
     from due
     where d.id = due.id
-    returning d.id, d.tenant_id, d.watch_id, d.event, d.callback_url, d.body, d.claim_seq,
-              d.series_attempts, d.total_attempts, d.next_trigger`);
+    returning d.id, d.tenant_id, d.watch_id, d.event, d.callback_url, d.origin, d.body, d.job_fetched_at, d.retry_schedule_ms,
+              d.extra_headers, d.claim_seq, d.series_attempts, d.total_attempts, d.next_trigger`);
   return rows.map((r) => ({
     id: r.id,
     tenantId: r.tenant_id,
     watchId: r.watch_id,
     event: r.event,
     callbackUrl: r.callback_url,
+    origin: r.origin,
     body: r.body,
+    jobFetchedAt: toDate(r.job_fetched_at),
+    retryScheduleMs: r.retry_schedule_ms,
+    extraHeaders: toJson<Record<string, string>>(r.extra_headers),
     claimSeq: r.claim_seq,
     seriesAttempt: r.series_attempts,
     attempt: r.total_attempts,

@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import { formatDurationMs } from "../../lib/duration.js";
 import type { UpstreamJob } from "../../upstream/job.js";
 import type { Database } from "../client.js";
 import { textList, toDate, toJson } from "../sql-values.js";
@@ -10,6 +11,8 @@ export interface AttemptView {
   status_code: number | null;
   duration_ms: number;
   error: string | null;
+  response_excerpt: string | null;
+  location: string | null;
 }
 
 export interface DeliveryView {
@@ -29,6 +32,8 @@ export interface WatchView {
   callback_url: string;
   events: string[];
   metadata: Record<string, unknown> | null;
+  retry_schedule: string | null;
+  callback_headers: Record<string, "[redacted]"> | null;
   status: "watching" | "delivering" | "delivered" | "failed" | "canceled" | "expired";
   job_status: string | null;
   job: UpstreamJob | null;
@@ -39,6 +44,11 @@ export interface WatchView {
 }
 
 const iso = (v: Date | string | null) => toDate(v)?.toISOString() ?? null;
+
+/** Header values are write-only: the API shows which headers are set, never their values. */
+function redact(headers: Record<string, string> | null): Record<string, "[redacted]"> | null {
+  return headers ? Object.fromEntries(Object.keys(headers).map((name) => [name, "[redacted]" as const])) : null;
+}
 
 /**
  * Loads complete Watch objects for a page of ids in three queries (watches with their job, deliveries,
@@ -52,6 +62,8 @@ export async function loadWatchViews(db: Database, tenantId: string, ids: readon
     callback_url: string;
     events: string[];
     metadata: unknown;
+    retry_schedule_ms: number[] | null;
+    callback_headers: unknown;
     status: WatchView["status"];
     job_status: string | null;
     job: unknown;
@@ -59,7 +71,7 @@ export async function loadWatchViews(db: Database, tenantId: string, ids: readon
     created_at: Date | string;
     updated_at: Date | string;
   }>(sql`
-    select w.id, w.job_id, w.callback_url, w.events, w.metadata, w.status, p.job_status, p.job,
+    select w.id, w.job_id, w.callback_url, w.events, w.metadata, w.retry_schedule_ms, w.callback_headers, w.status, p.job_status, p.job,
            -- While watching, the latest upstream problem (a 5xx, a rejected key) is the watch's problem too.
            case when w.status = 'watching' then coalesce(w.last_error, p.last_error) else w.last_error end as last_error,
            w.created_at, w.updated_at
@@ -92,8 +104,10 @@ export async function loadWatchViews(db: Database, tenantId: string, ids: readon
           status_code: number | null;
           duration_ms: number;
           error: string | null;
+          response_excerpt: string | null;
+          location: string | null;
         }>(sql`
-          select delivery_id, attempt, trigger, at, status_code, duration_ms, error
+          select delivery_id, attempt, trigger, at, status_code, duration_ms, error, response_excerpt, location
           from delivery_attempts
           where tenant_id = ${tenantId} and delivery_id in ${textList(deliveries.map((d) => d.id))}
           order by delivery_id, attempt`);
@@ -108,6 +122,8 @@ export async function loadWatchViews(db: Database, tenantId: string, ids: readon
       status_code: a.status_code,
       duration_ms: a.duration_ms,
       error: a.error,
+      response_excerpt: a.response_excerpt,
+      location: a.location,
     });
     attemptsByDelivery.set(a.delivery_id, list);
   }
@@ -135,6 +151,8 @@ export async function loadWatchViews(db: Database, tenantId: string, ids: readon
         callback_url: w.callback_url,
         events: w.events,
         metadata: toJson<Record<string, unknown>>(w.metadata),
+        retry_schedule: w.retry_schedule_ms ? w.retry_schedule_ms.map(formatDurationMs).join(",") || "none" : null,
+        callback_headers: redact(toJson<Record<string, string>>(w.callback_headers)),
         status: w.status,
         job_status: w.job_status,
         job: toJson<UpstreamJob>(w.job),

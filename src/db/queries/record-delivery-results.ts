@@ -19,6 +19,9 @@ export async function recordDeliveryResults(db: Database, acks: readonly Deliver
     next_attempt_at: a.nextAttemptAt?.toISOString() ?? null,
     last_error: a.lastError,
     delivered: a.kind === "delivered",
+    attempted_at: a.attempt?.at.toISOString() ?? null,
+    body: a.refreshed?.body ?? null,
+    job_fetched_at: a.refreshed?.jobFetchedAt.toISOString() ?? null,
   }));
   const attempts = acks.flatMap((a) =>
     a.attempt
@@ -32,6 +35,8 @@ export async function recordDeliveryResults(db: Database, acks: readonly Deliver
             status_code: a.attempt.statusCode,
             duration_ms: a.attempt.durationMs,
             error: a.attempt.error,
+            response_excerpt: a.attempt.responseExcerpt,
+            location: a.attempt.location,
           },
         ]
       : [],
@@ -39,7 +44,8 @@ export async function recordDeliveryResults(db: Database, acks: readonly Deliver
   const rows = await db.rows<{ id: string }>(sql`
     with u as (
       select * from jsonb_to_recordset(${records(updates)})
-        as u(id text, claim_seq int, status text, release boolean, next_attempt_at timestamptz, last_error text, delivered boolean)
+        as u(id text, claim_seq int, status text, release boolean, next_attempt_at timestamptz, last_error text, delivered boolean,
+             attempted_at timestamptz, body text, job_fetched_at timestamptz)
     ),
     upd as (
       update deliveries d
@@ -47,6 +53,9 @@ export async function recordDeliveryResults(db: Database, acks: readonly Deliver
           next_attempt_at = u.next_attempt_at,
           last_error = case when u.release then d.last_error else u.last_error end,
           delivered_at = case when u.delivered then ${ts(now)} else d.delivered_at end,
+          last_attempt_at = coalesce(u.attempted_at, d.last_attempt_at),
+          body = coalesce(u.body, d.body),
+          job_fetched_at = coalesce(u.job_fetched_at, d.job_fetched_at),
           series_attempts = d.series_attempts - (case when u.release then 1 else 0 end),
           total_attempts = d.total_attempts - (case when u.release then 1 else 0 end),
           next_trigger = case when u.release then d.next_trigger else 'scheduled' end,
@@ -57,10 +66,11 @@ export async function recordDeliveryResults(db: Database, acks: readonly Deliver
       returning d.id, d.watch_id, d.event, d.status, d.last_error
     ),
     logged as (
-      insert into delivery_attempts (tenant_id, delivery_id, attempt, trigger, at, status_code, duration_ms, error)
-      select a.tenant_id, a.delivery_id, a.attempt, a.trigger, a.at, a.status_code, a.duration_ms, a.error
+      insert into delivery_attempts (tenant_id, delivery_id, attempt, trigger, at, status_code, duration_ms, error, response_excerpt, location)
+      select a.tenant_id, a.delivery_id, a.attempt, a.trigger, a.at, a.status_code, a.duration_ms, a.error, a.response_excerpt, a.location
       from jsonb_to_recordset(${records(attempts)})
-        as a(tenant_id text, delivery_id text, attempt int, trigger text, at timestamptz, status_code int, duration_ms int, error text)
+        as a(tenant_id text, delivery_id text, attempt int, trigger text, at timestamptz, status_code int, duration_ms int, error text,
+             response_excerpt text, location text)
     ),
     settled as (
       update watches w

@@ -2,10 +2,13 @@ import { describe, expect, it } from "vitest";
 import {
   DEFAULT_EVENTS,
   JOB_EVENTS,
+  MAX_EVENT_BODY_BYTES,
   TERMINAL_EVENTS,
   buildEventBody,
   eventForStatus,
   eventRank,
+  rebuildEventBody,
+  type EventBody,
   type EventType,
 } from "../../../src/delivery/events.js";
 import { JOB_STATUSES, type JobStatus, type UpstreamJob } from "../../../src/upstream/job.js";
@@ -120,6 +123,235 @@ describe("buildEventBody", () => {
       metadata: { a: 1 },
       reason: "job_not_found",
     });
+  });
+});
+
+describe("buildEventBody: size cap", () => {
+  const KIB = 1024;
+  const bigJob = (inputBytes: number, extra: Partial<UpstreamJob> = {}): UpstreamJob => ({
+    id: "job_big",
+    status: "completed",
+    input_data: JSON.stringify({ blob: "x".repeat(inputBytes) }),
+    result_data: '{"url":"https://cdn.example/v.mp4"}',
+    error: null,
+    created_at: "2026-01-02T03:00:00Z",
+    ...extra,
+  });
+  const build = (
+    job: UpstreamJob | null,
+    extra: { type?: EventType; reason?: string; metadata?: Record<string, unknown> } = {},
+  ) =>
+    buildEventBody({
+      type: extra.type ?? "job.completed",
+      observedAt: OBSERVED,
+      watchId: "wch_1",
+      jobId: job?.id ?? "job_x",
+      job,
+      metadata: extra.metadata ?? { order_id: "ord_1" },
+      ...(extra.reason ? { reason: extra.reason } : {}),
+    });
+
+  it("the cap is 256 KiB", () => {
+    expect(MAX_EVENT_BODY_BYTES).toBe(256 * KIB);
+  });
+
+  it("a job with a 300 KiB input_data: input_data null, truncated true, the rest kept, body under 256 KiB", () => {
+    const job = bigJob(300 * KIB);
+    const body = build(job);
+    expect(Buffer.byteLength(body)).toBeLessThan(MAX_EVENT_BODY_BYTES);
+    const parsed = JSON.parse(body) as EventBody;
+    expect(parsed).toStrictEqual({
+      type: "job.completed",
+      timestamp: "2026-01-02T03:04:05.678Z",
+      data: {
+        watch_id: "wch_1",
+        job_id: "job_big",
+        status: "completed",
+        job: { ...job, input_data: null },
+        result: { url: "https://cdn.example/v.mp4" },
+        error: null,
+        metadata: { order_id: "ord_1" },
+        truncated: true,
+      },
+    });
+    expect(body.endsWith(',"truncated":true}}')).toBe(true);
+  });
+
+  it("a small job: no truncated key, input_data kept", () => {
+    const job = bigJob(10);
+    const parsed = JSON.parse(build(job));
+    expect("truncated" in parsed.data).toBe(false);
+    expect(parsed.data.job.input_data).toBe(job.input_data);
+  });
+
+  it("counts bytes, not characters: 150 Ki two-byte characters are over the cap", () => {
+    const job: UpstreamJob = { id: "j", status: "completed", input_data: "é".repeat(150 * KIB) };
+    expect(job.input_data as string).toHaveLength(150 * KIB); // under the cap in characters
+    const parsed = JSON.parse(build(job));
+    expect(parsed.data.truncated).toBe(true);
+    expect(parsed.data.job.input_data).toBeNull();
+  });
+
+  it("a body of exactly MAX_EVENT_BODY_BYTES is kept whole; one byte more is truncated", () => {
+    const emptyInput = Buffer.byteLength(build({ id: "j", status: "completed", input_data: "" }));
+    const exact: UpstreamJob = { id: "j", status: "completed", input_data: "x".repeat(MAX_EVENT_BODY_BYTES - emptyInput) };
+    const kept = build(exact);
+    expect(Buffer.byteLength(kept)).toBe(MAX_EVENT_BODY_BYTES);
+    expect("truncated" in JSON.parse(kept).data).toBe(false);
+    const over = build({ ...exact, input_data: `${exact.input_data as string}x` });
+    expect(JSON.parse(over).data).toMatchObject({ truncated: true, job: { input_data: null } });
+  });
+
+  it("watch.expired keeps its reason when truncated", () => {
+    const job = bigJob(300 * KIB, { status: "processing" });
+    const parsed = JSON.parse(build(job, { type: "watch.expired", reason: "watch_expired" }));
+    expect(parsed.type).toBe("watch.expired");
+    expect(parsed.data).toMatchObject({
+      reason: "watch_expired",
+      truncated: true,
+      status: "processing",
+      job: { input_data: null },
+    });
+  });
+
+  it("only input_data is dropped: a big body without input_data stays as it is, without truncated", () => {
+    const job: UpstreamJob = {
+      id: "j",
+      status: "completed",
+      input_data: null,
+      result_data: JSON.stringify({ r: "y".repeat(300 * KIB) }),
+    };
+    const body = build(job);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(MAX_EVENT_BODY_BYTES);
+    expect("truncated" in JSON.parse(body).data).toBe(false);
+  });
+
+  it("no job (watch.expired of an unknown job): never truncated", () => {
+    const parsed = JSON.parse(build(null, { type: "watch.expired", reason: "job_not_found", metadata: { m: "z".repeat(10) } }));
+    expect(parsed.data.job).toBeNull();
+    expect("truncated" in parsed.data).toBe(false);
+  });
+});
+
+describe("rebuildEventBody", () => {
+  const oldJob: UpstreamJob = {
+    id: "job_42",
+    status: "completed",
+    result_data: '{"url":"https://cdn.example/v.mp4?sig=old"}',
+    error: null,
+  };
+  const freshJob: UpstreamJob = {
+    id: "job_42",
+    status: "completed",
+    result_data: '{"url":"https://cdn.example/v.mp4?sig=fresh"}',
+    error: null,
+    progress: 100,
+  };
+  const original = (
+    type: EventType = "job.completed",
+    extra: { reason?: string; metadata?: Record<string, unknown> | null } = {},
+  ) =>
+    buildEventBody({
+      type,
+      observedAt: OBSERVED,
+      watchId: "wch_1",
+      jobId: "job_42",
+      job: oldJob,
+      metadata: extra.metadata === undefined ? { order_id: "ord_42" } : extra.metadata,
+      ...(extra.reason ? { reason: extra.reason } : {}),
+    });
+
+  it("rebuilds around the fresh job, keeping type, timestamp, watch and metadata (exactly buildEventBody's output)", () => {
+    const rebuilt = rebuildEventBody(original(), freshJob);
+    expect(rebuilt).toBe(
+      buildEventBody({
+        type: "job.completed",
+        observedAt: OBSERVED,
+        watchId: "wch_1",
+        jobId: "job_42",
+        job: freshJob,
+        metadata: { order_id: "ord_42" },
+      }),
+    );
+    const parsed = JSON.parse(rebuilt!);
+    expect(parsed.timestamp).toBe("2026-01-02T03:04:05.678Z");
+    expect(parsed.data.result).toEqual({ url: "https://cdn.example/v.mp4?sig=fresh" });
+    expect(parsed.data.job).toEqual(freshJob);
+  });
+
+  it("keeps the event type even when the fresh job has moved on (job.processing stays job.processing)", () => {
+    const processing = buildEventBody({
+      type: "job.processing",
+      observedAt: OBSERVED,
+      watchId: "wch_1",
+      jobId: "job_42",
+      job: { id: "job_42", status: "processing" },
+      metadata: null,
+    });
+    const parsed = JSON.parse(rebuildEventBody(processing, freshJob)!);
+    expect(parsed.type).toBe("job.processing");
+    expect(parsed.data).toMatchObject({ status: "completed", metadata: null, job: freshJob });
+  });
+
+  it("keeps the reason of a watch.expired", () => {
+    const parsed = JSON.parse(rebuildEventBody(original("watch.expired", { reason: "watch_expired" }), freshJob)!);
+    expect(parsed.type).toBe("watch.expired");
+    expect(parsed.data.reason).toBe("watch_expired");
+  });
+
+  it("a watch.expired built without a job gets the fresh job", () => {
+    const body = buildEventBody({
+      type: "watch.expired",
+      observedAt: OBSERVED,
+      watchId: "wch_7",
+      jobId: "job_42",
+      job: null,
+      metadata: null,
+      reason: "job_not_found",
+    });
+    const parsed = JSON.parse(rebuildEventBody(body, freshJob)!);
+    expect(parsed.data).toMatchObject({ watch_id: "wch_7", job_id: "job_42", job: freshJob, reason: "job_not_found" });
+  });
+
+  it("null metadata stays null", () => {
+    expect(JSON.parse(rebuildEventBody(original("job.completed", { metadata: null }), freshJob)!).data.metadata).toBeNull();
+  });
+
+  it("a fresh job too big for the cap is truncated; a truncated body rebuilt with a small job is not", () => {
+    const big: UpstreamJob = { ...freshJob, input_data: "x".repeat(300 * 1024) };
+    const truncated = rebuildEventBody(original(), big)!;
+    expect(JSON.parse(truncated).data).toMatchObject({ truncated: true, job: { input_data: null } });
+    const again = JSON.parse(rebuildEventBody(truncated, freshJob)!);
+    expect("truncated" in again.data).toBe(false);
+    expect(again.data.job).toEqual(freshJob);
+  });
+
+  it("is idempotent: rebuilding a rebuilt body with the same job changes nothing", () => {
+    const once = rebuildEventBody(original(), freshJob)!;
+    expect(rebuildEventBody(once, freshJob)).toBe(once);
+  });
+
+  it.each<[string, string]>([
+    ["not JSON", "{not json"],
+    ["empty", ""],
+    ["null", "null"],
+    ["a number", "42"],
+    ["a string", '"job.completed"'],
+    ["an array", "[]"],
+    ["an empty object", "{}"],
+    ["no data", '{"type":"job.completed","timestamp":"2026-01-02T03:04:05.678Z"}'],
+    ["data null", '{"type":"job.completed","timestamp":"2026-01-02T03:04:05.678Z","data":null}'],
+    ["no job_id", '{"type":"job.completed","timestamp":"2026-01-02T03:04:05.678Z","data":{"watch_id":"w"}}'],
+    ["no watch_id", '{"type":"job.completed","timestamp":"2026-01-02T03:04:05.678Z","data":{"job_id":"j"}}'],
+    ["empty ids", '{"type":"job.completed","timestamp":"2026-01-02T03:04:05.678Z","data":{"watch_id":"","job_id":""}}'],
+  ])("a body that is not an event (%s) → undefined", (_label, body) => {
+    expect(rebuildEventBody(body, freshJob)).toBeUndefined();
+  });
+
+  it("a body with ids but no timestamp is not an event → undefined, not a thrown RangeError", () => {
+    // The guard only checks data.watch_id/job_id; `new Date(undefined).toISOString()` then throws "Invalid time value".
+    expect(() => rebuildEventBody('{"data":{"watch_id":"w","job_id":"j"}}', freshJob)).not.toThrow();
+    expect(rebuildEventBody('{"data":{"watch_id":"w","job_id":"j"}}', freshJob)).toBeUndefined();
   });
 });
 
