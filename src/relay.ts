@@ -9,11 +9,12 @@ import { migrate } from "./db/migrate.js";
 import { bootstrapDefaultTenant } from "./db/queries/bootstrap-tenant.js";
 import { releaseAllClaims } from "./db/queries/release-claims.js";
 import { createDeps, type Deps, type DepsOverrides } from "./deps.js";
-import { createDeliveryWorker } from "./delivery/worker.js";
+import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
 import { coerceError } from "./errors.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { systemRandom } from "./lib/random.js";
 import type { WorkerLoop } from "./lib/worker-loop.js";
+import { createMaintenance, type Maintenance } from "./maintenance/maintenance.js";
 import { createScheduler } from "./scheduler/scheduler.js";
 
 export interface RelayOptions extends DepsOverrides {
@@ -21,7 +22,7 @@ export interface RelayOptions extends DepsOverrides {
   /** PGlite: start from this data dir tarball (tests clone a migrated template). */
   loadDataDir?: Blob;
   /** Which parts run in this process (default all). Tests turn loops off to step them with runOnce(). */
-  roles?: { api?: boolean; scheduler?: boolean; delivery?: boolean };
+  roles?: { api?: boolean; scheduler?: boolean; delivery?: boolean; maintenance?: boolean };
   /** Aborts a start that is still waiting for the database. */
   signal?: AbortSignal;
 }
@@ -32,7 +33,8 @@ export interface Relay {
   readonly port: number;
   readonly deps: Deps;
   readonly scheduler: WorkerLoop;
-  readonly delivery: WorkerLoop;
+  readonly delivery: DeliveryWorker;
+  readonly maintenance: Maintenance;
   /** Set when this start generated the API key: show it once, it is stored only as a hash. */
   readonly generatedApiKey: string | undefined;
   /** Stops accepting requests and claims, finishes or releases in-flight work, closes pools. */
@@ -77,7 +79,7 @@ async function openDatabase(config: Config, options: RelayOptions, logger: Logge
  */
 export async function startRelay(config: Config, options: RelayOptions = {}): Promise<Relay> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const roles = { api: true, scheduler: true, delivery: true, ...options.roles };
+  const roles = { api: true, scheduler: true, delivery: true, maintenance: true, ...options.roles };
   const db = await openDatabase(config, options, logger);
   let deps: Deps | undefined;
   try {
@@ -104,6 +106,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     const workerId = `${hostname()}:${process.pid}:${random.bytes(4).toString("hex")}`;
     const delivery = createDeliveryWorker(deps, { workerId });
     const scheduler = createScheduler(deps, { workerId, onDeliveriesCreated: () => delivery.nudge() });
+    const maintenance = createMaintenance(deps, { workerId });
 
     let server: Server | undefined;
     let port = 0;
@@ -123,6 +126,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     }
     if (roles.scheduler) scheduler.start();
     if (roles.delivery) delivery.start();
+    if (roles.maintenance) maintenance.start();
     const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
     logger.info({ port, database: db.kind, roles }, "relay started");
 
@@ -134,6 +138,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
       deps: started,
       scheduler,
       delivery,
+      maintenance,
       generatedApiKey: boot.generatedApiKey,
       stop(stopOptions = {}) {
         stopping ??= (async () => {
@@ -144,7 +149,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
                 server.closeIdleConnections();
               })
             : Promise.resolve();
-          await Promise.all([scheduler.stop(graceMs), delivery.stop(graceMs)]);
+          await Promise.all([scheduler.stop(graceMs), delivery.stop(graceMs), maintenance.stop()]);
           server?.closeAllConnections();
           await closed;
           await started.close();

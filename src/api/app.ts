@@ -7,6 +7,7 @@ import { findTenantByApiKey } from "../db/queries/find-tenant-by-api-key.js";
 import { VERSION } from "../version.js";
 import { requireApiKey, type ApiEnv } from "./auth.js";
 import { createErrorHandler, errorBody } from "./errors.js";
+import { deliveriesRoutes } from "./routes/deliveries.js";
 import { healthRoutes } from "./routes/health.js";
 import { originsRoutes } from "./routes/origins.js";
 import { signingSecretRoutes } from "./routes/signing-secret.js";
@@ -67,6 +68,7 @@ export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => 
   app.route("/", watchesRoutes(deps, hooks));
   app.route("/", signingSecretRoutes(deps, { onSigningSecretRotated: (tenantId) => hooks.onSigningSecretRotated?.(tenantId) }));
   app.route("/", originsRoutes(deps));
+  app.route("/", deliveriesRoutes(deps, { onRedeliver: () => hooks.onRedeliver() }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -118,6 +118,12 @@ export const watches = pgTable(
     index("watches_poll_watching_idx")
       .on(t.pollId)
       .where(sql`status = 'watching'`),
+    // Deleting a poll checks its foreign key here; without this index that check reads every watch.
+    index("watches_poll_idx").on(t.pollId),
+    // Retention finds old finished watches without walking the live ones.
+    index("watches_finished_updated_idx")
+      .on(t.updatedAt)
+      .where(sql`status in ('delivered', 'failed', 'canceled', 'expired')`),
     uniqueIndex("watches_tenant_idempotency_key").on(t.tenantId, t.idempotencyKey),
   ],
 );

@@ -1,0 +1,2 @@
+CREATE INDEX "watches_poll_idx" ON "watches" USING btree ("poll_id");--> statement-breakpoint
+CREATE INDEX "watches_finished_updated_idx" ON "watches" USING btree ("updated_at") WHERE status in ('delivered', 'failed', 'canceled', 'expired');
