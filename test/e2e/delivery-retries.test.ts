@@ -1,16 +1,17 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DRIVERS } from "../support/test-db.js";
 import { startWorld, type TestWorld } from "../support/relay-harness.js";
 
 const callbacksOf = (world: TestWorld, watchId: string) =>
   world.receiver.received.filter((r) => r.body?.data?.watch_id === watchId);
 
-describe("delivery retries, give-up and redelivery", () => {
+describe.each(DRIVERS)("delivery retries, give-up and redelivery (%s)", (driver) => {
   let world: TestWorld;
   beforeAll(async () => {
     // Schedule 50ms,50ms,50ms: four attempts in all.
-    world = await startWorld();
+    world = await startWorld({ driver });
   });
   afterAll(async () => {
     await world?.close();

@@ -1,16 +1,17 @@
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorld, TEST_SECRET, type TestWorld } from "../support/relay-harness.js";
+import { DRIVERS } from "../support/test-db.js";
 import { waitFor } from "../support/wait-for.js";
 
 /** Callbacks for one watch, in arrival order. */
 const callbacksOf = (world: TestWorld, watchId: string) =>
   world.receiver.received.filter((r) => r.body?.data?.watch_id === watchId);
 
-describe("job outcomes reach the receiver, signed", () => {
+describe.each(DRIVERS)("job outcomes reach the receiver, signed (%s)", (driver) => {
   let world: TestWorld;
   beforeAll(async () => {
-    world = await startWorld();
+    world = await startWorld({ driver });
   });
   afterAll(async () => {
     await world?.close();
