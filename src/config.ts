@@ -15,8 +15,20 @@ export interface Config {
   readonly dataDir: string;
   /** RENDLEY_API_URL (default https://api.rendley.com), without trailing slash. */
   readonly rendleyApiUrl: string;
-  /** RENDLEY_API_KEY (required): sent as a bearer token upstream. */
-  readonly rendleyApiKey: string;
+  /**
+   * RENDLEY_API_KEY: the default tenant's Rendley key, sent as a bearer token upstream. Required, unless
+   * RELAY_ADMIN_KEY is set (several tenants, each with its own key set through the admin API).
+   */
+  readonly rendleyApiKey: string | undefined;
+  /** RELAY_ADMIN_KEY: bearer token of the admin API (/v1/admin); unset turns the admin API off. */
+  readonly adminKey: string | undefined;
+  /** RELAY_ENCRYPTION_KEY: 32 random bytes (base64 or hex) that encrypt tenants' Rendley keys at rest; required with RELAY_ADMIN_KEY. */
+  readonly encryptionKey: Buffer | undefined;
+  /** RELAY_REQUIRE_HTTPS (default false): refuse plain-http callback URLs. */
+  readonly requireHttps: boolean;
+  /** RELAY_RATE_LIMIT_RPS (default 50) / RELAY_RATE_LIMIT_BURST (default 100): requests per API key. */
+  readonly rateLimitRps: number;
+  readonly rateLimitBurst: number;
   /** RELAY_API_KEY: clients' bearer token; generated, stored hashed and printed once when unset. */
   readonly relayApiKey: string | undefined;
   /** RELAY_SIGNING_SECRET: `whsec_` + base64 of 24–64 bytes; generated and stored when unset. */
@@ -75,7 +87,16 @@ const DEFAULTS = {
   UPSTREAM_TIMEOUT_MS: "10000",
   LEASE_MS: "15000",
   LOG_LEVEL: "info",
+  RELAY_REQUIRE_HTTPS: "false",
+  RELAY_RATE_LIMIT_RPS: "50",
+  RELAY_RATE_LIMIT_BURST: "100",
 } as const;
+
+/** 32 bytes, given as base64 (44 chars) or hex (64 chars). */
+function parseEncryptionKey(raw: string): Buffer | undefined {
+  const bytes = /^[0-9a-f]{64}$/i.test(raw) ? Buffer.from(raw, "hex") : Buffer.from(raw, "base64");
+  return bytes.length === 32 && (/^[0-9a-f]{64}$/i.test(raw) || bytes.toString("base64") === raw) ? bytes : undefined;
+}
 
 const SIGNING_SECRET_HINT =
   "it must be `whsec_` followed by the base64 of 24 to 64 random bytes (e.g. `whsec_$(openssl rand -base64 32)`)";
@@ -108,9 +129,7 @@ const schema = z.object({
     .optional(),
   RELAY_DATA_DIR: z.string().min(1),
   RENDLEY_API_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).transform((u) => u.replace(/\/+$/, "")),
-  RENDLEY_API_KEY: z
-    .string({ error: "is required: set it to your Rendley API key, e.g. `RENDLEY_API_KEY=<your key> npm start`" })
-    .min(1, "is empty: set it to your Rendley API key"),
+  RENDLEY_API_KEY: z.string().min(1).optional(),
   RELAY_API_KEY: z
     .string()
     .regex(/^[\x21-\x7e]{16,256}$/, "must be 16 to 256 printable characters without spaces")
@@ -152,15 +171,42 @@ const schema = z.object({
   UPSTREAM_TIMEOUT_MS: int(100, 300_000),
   LEASE_MS: int(1000),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+  RELAY_ADMIN_KEY: z
+    .string()
+    .regex(/^[\x21-\x7e]{24,256}$/, "must be 24 to 256 printable characters without spaces (e.g. `openssl rand -base64 32`)")
+    .optional(),
+  RELAY_ENCRYPTION_KEY: z
+    .string()
+    .transform((raw, ctx) => {
+      const key = parseEncryptionKey(raw);
+      if (!key)
+        ctx.addIssue({ code: "custom", message: "must be 32 random bytes as base64 or hex (e.g. `openssl rand -base64 32`)" });
+      return key ?? z.NEVER;
+    })
+    .optional(),
+  RELAY_REQUIRE_HTTPS: z
+    .enum(["true", "false", "1", "0"], { error: "must be true or false" })
+    .transform((v) => v === "true" || v === "1"),
+  RELAY_RATE_LIMIT_RPS: int(1, 1_000_000),
+  RELAY_RATE_LIMIT_BURST: int(1, 1_000_000),
 });
 
 /** Checks between variables, run on the raw values so they are reported next to any other problem. */
 function crossFieldProblems(input: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
   const min = Number(input.POLL_MIN_INTERVAL_MS);
   const max = Number(input.POLL_MAX_INTERVAL_MS);
-  return Number.isInteger(min) && Number.isInteger(max) && max < min
-    ? ["POLL_MAX_INTERVAL_MS must not be below POLL_MIN_INTERVAL_MS"]
-    : [];
+  if (Number.isInteger(min) && Number.isInteger(max) && max < min)
+    problems.push("POLL_MAX_INTERVAL_MS must not be below POLL_MIN_INTERVAL_MS");
+  if (!input.RENDLEY_API_KEY && !input.RELAY_ADMIN_KEY) {
+    problems.push("RENDLEY_API_KEY is required: set it to your Rendley API key, e.g. `RENDLEY_API_KEY=<your key> npm start`");
+  }
+  if (input.RELAY_ADMIN_KEY && !input.RELAY_ENCRYPTION_KEY) {
+    problems.push(
+      "RELAY_ENCRYPTION_KEY is required with RELAY_ADMIN_KEY: tenants' Rendley keys are encrypted with it (`openssl rand -base64 32`)",
+    );
+  }
+  return problems;
 }
 
 /**
@@ -170,7 +216,15 @@ function crossFieldProblems(input: Record<string, string | undefined>): string[]
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const input: Record<string, string | undefined> = { ...DEFAULTS };
-  for (const key of [...Object.keys(DEFAULTS), "DATABASE_URL", "RENDLEY_API_KEY", "RELAY_API_KEY", "RELAY_SIGNING_SECRET"]) {
+  for (const key of [
+    ...Object.keys(DEFAULTS),
+    "DATABASE_URL",
+    "RENDLEY_API_KEY",
+    "RELAY_API_KEY",
+    "RELAY_SIGNING_SECRET",
+    "RELAY_ADMIN_KEY",
+    "RELAY_ENCRYPTION_KEY",
+  ]) {
     const value = env[key];
     if (value !== undefined && value.trim() !== "") input[key] = value.trim();
   }
@@ -214,5 +268,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     leaseMs: e.LEASE_MS,
     logLevel: e.LOG_LEVEL,
+    adminKey: e.RELAY_ADMIN_KEY,
+    encryptionKey: e.RELAY_ENCRYPTION_KEY,
+    requireHttps: e.RELAY_REQUIRE_HTTPS,
+    rateLimitRps: e.RELAY_RATE_LIMIT_RPS,
+    rateLimitBurst: e.RELAY_RATE_LIMIT_BURST,
   });
 }

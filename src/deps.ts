@@ -7,7 +7,9 @@ import type { Logger } from "./lib/logger.js";
 import { systemRandom, type Random } from "./lib/random.js";
 import { createUpstreamHealth, type UpstreamHealth } from "./scheduler/upstream-health.js";
 import { systemResolver, type Resolver } from "./security/callback-url.js";
+import { createSecretBox, type SecretBox } from "./security/secret-box.js";
 import { createUpstreamClient, type UpstreamClient } from "./upstream/client.js";
+import { createTenantKeys, type TenantKeys } from "./upstream/tenant-keys.js";
 import { USER_AGENT } from "./version.js";
 
 /** Everything with a side effect, passed down explicitly: nothing imports a singleton. */
@@ -23,6 +25,10 @@ export interface Deps {
   readonly callbackDispatcher: Dispatcher;
   /** DNS for registration-time callback URL checks. */
   readonly resolver: Resolver;
+  /** Each tenant's Rendley key (decrypted on demand, cached briefly). */
+  readonly tenantKeys: TenantKeys;
+  /** Encrypts secrets at rest; undefined without RELAY_ENCRYPTION_KEY. */
+  readonly secretBox: SecretBox | undefined;
   /** Closes the HTTP pools. */
   close(): Promise<void>;
 }
@@ -38,6 +44,7 @@ export interface DepsOverrides {
 
 export function createDeps(config: Config, db: Database, logger: Logger, overrides: DepsOverrides = {}): Deps {
   const clock = overrides.clock ?? systemClock;
+  const secretBox = config.encryptionKey ? createSecretBox(config.encryptionKey) : undefined;
   const resolver = overrides.resolver ?? systemResolver;
   const upstreamDispatcher =
     overrides.upstreamDispatcher ??
@@ -57,11 +64,12 @@ export function createDeps(config: Config, db: Database, logger: Logger, overrid
     random: overrides.random ?? systemRandom,
     logger,
     resolver,
+    secretBox,
+    tenantKeys: createTenantKeys({ db, clock, box: secretBox, envKey: config.rendleyApiKey, logger }),
     upstreamHealth: createUpstreamHealth(),
     callbackDispatcher,
     upstream: createUpstreamClient({
       baseUrl: config.rendleyApiUrl,
-      apiKey: config.rendleyApiKey,
       dispatcher: upstreamDispatcher,
       timeoutMs: config.upstreamTimeoutMs,
       clock,

@@ -8,6 +8,8 @@ export type ErrorCode =
   | "unsupported_media_type"
   | "payload_too_large"
   | "unauthorized"
+  | "tenant_disabled"
+  | "rate_limited"
   | "not_found"
   | "method_not_allowed"
   | "callback_url_invalid"

@@ -86,14 +86,19 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     deps = createDeps(config, db, logger, options);
     const { clock } = deps;
     const random = options.random ?? systemRandom;
-    const boot = await bootstrapDefaultTenant(db, {
-      relayApiKey: config.relayApiKey,
-      signingSecret: config.signingSecret,
-      random,
-      now: clock.now(),
-    });
-    if (boot.generatedSigningSecret) logger.info("generated a signing secret (read it with GET /v1/signing-secret)");
-    if (boot.envSecretIgnored) {
+    // Single-tenant mode: the environment's keys make the default tenant. With only RELAY_ADMIN_KEY set,
+    // tenants come from the admin API alone.
+    const boot = config.rendleyApiKey
+      ? await bootstrapDefaultTenant(db, {
+          relayApiKey: config.relayApiKey,
+          signingSecret: config.signingSecret,
+          random,
+          now: clock.now(),
+        })
+      : undefined;
+    if (!boot) logger.info("no RENDLEY_API_KEY: multi-tenant mode, create tenants with the admin API (/v1/admin/tenants)");
+    if (boot?.generatedSigningSecret) logger.info("generated a signing secret (read it with GET /v1/signing-secret)");
+    if (boot?.envSecretIgnored) {
       logger.warn(
         "RELAY_SIGNING_SECRET holds a secret that was rotated away; the rotated one stays current (unset the variable or set the new secret)",
       );
@@ -139,7 +144,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
       scheduler,
       delivery,
       maintenance,
-      generatedApiKey: boot.generatedApiKey,
+      generatedApiKey: boot?.generatedApiKey,
       stop(stopOptions = {}) {
         stopping ??= (async () => {
           const graceMs = stopOptions.graceMs ?? DEFAULT_GRACE_MS;

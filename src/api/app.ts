@@ -3,9 +3,11 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import type { Deps } from "../deps.js";
 import { AppError } from "../errors.js";
-import { findTenantByApiKey } from "../db/queries/find-tenant-by-api-key.js";
+import { findTenantByKeyHash } from "../db/queries/find-tenant-by-api-key.js";
 import { VERSION } from "../version.js";
-import { requireApiKey, type ApiEnv } from "./auth.js";
+import { createKeyAuth, requireAdminKey, type ApiEnv } from "./auth.js";
+import { rateLimit } from "./rate-limit.js";
+import { adminRoutes } from "./routes/admin.js";
 import { createErrorHandler, errorBody } from "./errors.js";
 import { deliveriesRoutes } from "./routes/deliveries.js";
 import { healthRoutes } from "./routes/health.js";
@@ -22,11 +24,13 @@ export interface AppHooks {
   onRedeliver: () => void;
   /** The tenant's signing secrets changed: sign the next callback with the new set. */
   onSigningSecretRotated?: (tenantId: string) => void;
+  /** Options for tests: the rate limiter's clock. */
+  rateLimitNow?: () => number;
 }
 
 /**
- * The HTTP API: /v1 (API key), /healthz, /readyz, /openapi.json. Routes, validation and the OpenAPI
- * document come from the same zod schemas.
+ * The HTTP API: /v1 (a tenant's API key), /v1/admin (RELAY_ADMIN_KEY; absent without it), /healthz,
+ * /readyz, /openapi.json. Routes, validation and the OpenAPI document come from the same zod schemas.
  */
 export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => {}, onRedeliver: () => {} }) {
   const logger = deps.logger.child({ component: "api" });
@@ -59,21 +63,43 @@ export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => 
       },
     }),
   );
-  app.use(
-    "/v1/*",
-    requireApiKey((key) => findTenantByApiKey(deps.db, key)),
-  );
+  const keyAuth = createKeyAuth((hash) => findTenantByKeyHash(deps.db, hash));
+  const adminAuth = deps.config.adminKey ? requireAdminKey(deps.config.adminKey) : undefined;
+  app.use("/v1/*", async (c, next) => {
+    if (c.req.path === "/v1/admin" || c.req.path.startsWith("/v1/admin/")) {
+      if (!adminAuth) throw new AppError("not_found", 404, "the admin API is off (set RELAY_ADMIN_KEY to turn it on)");
+      return adminAuth(c, next);
+    }
+    return keyAuth.middleware(c, next);
+  });
+  app.use("/v1/*", rateLimit({ rps: deps.config.rateLimitRps, burst: deps.config.rateLimitBurst, now: hooks.rateLimitNow }));
 
   app.route("/", healthRoutes(deps));
   app.route("/", watchesRoutes(deps, hooks));
   app.route("/", signingSecretRoutes(deps, { onSigningSecretRotated: (tenantId) => hooks.onSigningSecretRotated?.(tenantId) }));
   app.route("/", originsRoutes(deps));
   app.route("/", deliveriesRoutes(deps, { onRedeliver: () => hooks.onRedeliver() }));
+  if (adminAuth) {
+    app.route(
+      "/",
+      adminRoutes(deps, {
+        onTenantChanged: (tenantId) => {
+          keyAuth.invalidate();
+          deps.tenantKeys.invalidate(tenantId);
+        },
+      }),
+    );
+  }
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
     description: "The relay API key (RELAY_API_KEY, or the key printed at first start).",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "RELAY_ADMIN_KEY (the admin API exists only when it is set).",
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -5,11 +5,21 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" 
 const createdAt = () => ts("created_at").notNull().defaultNow();
 const updatedAt = () => ts("updated_at").notNull().defaultNow();
 
-/** One row per app using the relay. A single default tenant for now; every owned row carries tenant_id. */
+/**
+ * One row per app using the relay; every owned row carries tenant_id. Each tenant has its own API keys,
+ * signing secrets and Rendley key (AES-256-GCM ciphertext under RELAY_ENCRYPTION_KEY, never returned).
+ */
 export const tenants = pgTable("tenants", {
   id: text().primaryKey(),
   name: text().notNull(),
+  /** active | disabled (a disabled tenant's API keys are refused). */
+  status: text().notNull().default("active"),
+  /** `v1:` + base64(iv | tag | ciphertext), AAD = tenant id; null: the environment's RENDLEY_API_KEY (default tenant only). */
+  rendleyKeyCiphertext: text(),
+  rendleyKeyUpdatedAt: ts("rendley_key_updated_at"),
+  disabledAt: ts("disabled_at"),
   createdAt: createdAt(),
+  updatedAt: updatedAt(),
 });
 
 /** Relay API keys, stored as SHA-256 hex hashes: the key itself is shown once and never stored. */
@@ -21,12 +31,15 @@ export const apiKeys = pgTable(
       .notNull()
       .references(() => tenants.id),
     keyHash: text().notNull(),
-    /** `env` (from RELAY_API_KEY) or `generated`. */
+    /** The key's first characters (`rrk_AbC…`), to tell keys apart in lists. */
+    prefix: text(),
+    label: text(),
+    /** `env` (from RELAY_API_KEY), `generated` (first start) or `admin`. */
     source: text().notNull(),
     createdAt: createdAt(),
     revokedAt: ts("revoked_at"),
   },
-  (t) => [uniqueIndex("api_keys_key_hash_key").on(t.keyHash)],
+  (t) => [uniqueIndex("api_keys_key_hash_key").on(t.keyHash), index("api_keys_tenant_idx").on(t.tenantId, t.createdAt)],
 );
 
 /** Signing secrets per tenant; the current one has expires_at null. */

@@ -62,7 +62,9 @@ export function createDeliveryWorker(deps: Deps, options: { workerId: string }):
     const ageMs = clock.now().getTime() - d.jobFetchedAt.getTime();
     if (d.trigger !== "manual" && ageMs <= config.resultRefreshAfterMs) return { body: d.body };
     const { data } = JSON.parse(d.body) as EventBody;
-    const fetched = await upstream.getJob(data.job_id, { signal });
+    const apiKey = await deps.tenantKeys.keyFor(d.tenantId);
+    if (!apiKey) return { body: d.body };
+    const fetched = await upstream.getJob(data.job_id, { apiKey, signal });
     if (fetched.kind !== "ok" || fetched.job.status !== data.status) return { body: d.body };
     const body = rebuildEventBody(d.body, fetched.job);
     return body ? { body, refreshed: { body, jobFetchedAt: clock.now() } } : { body: d.body };
@@ -71,6 +73,10 @@ export function createDeliveryWorker(deps: Deps, options: { workerId: string }):
   async function post(d: ClaimedDelivery, body: string, signal: AbortSignal): Promise<{ result: SendResult; startedAt: Date }> {
     const secrets = await secretsFor(d.tenantId);
     const startedAt = clock.now();
+    // RELAY_REQUIRE_HTTPS also holds for watches registered before it was set.
+    if (config.requireHttps && d.callbackUrl.startsWith("http:")) {
+      return { result: { ok: false, statusCode: null, durationMs: 0, error: "blocked" }, startedAt };
+    }
     const timestampSec = Math.floor(startedAt.getTime() / 1000);
     const result = await sendCallback(
       {

@@ -2,6 +2,7 @@ import { claimDuePolls, type ClaimedPoll } from "../db/queries/claim-due-polls.j
 import { recordPollResults } from "../db/queries/record-poll-results.js";
 import type { Deps } from "../deps.js";
 import { CRASH_RETRY_MS, createWorkerLoop, type WorkerLoop } from "../lib/worker-loop.js";
+import type { JobFetchResult } from "../upstream/client.js";
 import { decidePoll, releasePoll, type PollAck } from "./decide-poll.js";
 
 /**
@@ -23,19 +24,22 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
     logger,
     claim: (limit) => claimDuePolls(db, { workerId: options.workerId, limit, now: clock.now(), leaseMs }),
     async process(poll, signal) {
-      const result = await upstream.getJob(poll.jobId, { signal });
+      const apiKey = await deps.tenantKeys.keyFor(poll.tenantId);
+      const result: JobFetchResult = apiKey
+        ? await upstream.getJob(poll.jobId, { apiKey, signal })
+        : { kind: "error", reason: "no_key", message: "the tenant has no Rendley API key" };
       if (signal.aborted) return releasePoll(poll, clock.now());
       if (result.kind === "unauthorized") {
-        upstreamHealth.recordRejected(result.statusCode);
+        upstreamHealth.recordRejected(poll.tenantId, result.statusCode);
         if (Date.now() - lastAuthLogAt > 60_000) {
           lastAuthLogAt = Date.now();
           logger.error(
-            { statusCode: result.statusCode, jobId: poll.jobId },
-            "Rendley rejected RENDLEY_API_KEY: polls keep backing off and no watch expires until the key is fixed",
+            { statusCode: result.statusCode, jobId: poll.jobId, tenantId: poll.tenantId },
+            "Rendley rejected the tenant's API key (RENDLEY_API_KEY for the default tenant): polls keep backing off and no watch expires until the key is fixed",
           );
         }
       } else if (result.kind !== "error") {
-        upstreamHealth.recordAccepted();
+        upstreamHealth.recordAccepted(poll.tenantId);
       }
       const ack = decidePoll(poll, result, { now: clock.now(), cadence, random });
       if (ack.event) logger.info({ jobId: poll.jobId, event: ack.event.type }, "job changed");

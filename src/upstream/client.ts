@@ -10,17 +10,18 @@ export type JobFetchResult =
   | { kind: "not_found" }
   | { kind: "rate_limited"; retryAfterMs: number | undefined }
   | { kind: "unauthorized"; statusCode: 401 | 403 }
-  | { kind: "error"; reason: "timeout" | "network" | "status" | "bad_response"; statusCode?: number; message: string };
+  | { kind: "error"; reason: "timeout" | "network" | "status" | "bad_response" | "no_key"; statusCode?: number; message: string };
 
 export type JobCancelResult =
   { kind: "canceled" } | { kind: "already_finished" } | { kind: "error"; message: string; statusCode?: number };
 
+/** Every call names the Rendley key it uses: each tenant has its own. */
 export interface UpstreamClient {
-  getJob(jobId: string, options?: { apiKey?: string; signal?: AbortSignal }): Promise<JobFetchResult>;
+  getJob(jobId: string, options: { apiKey: string; signal?: AbortSignal }): Promise<JobFetchResult>;
   /** `DELETE /v1/jobs/{id}`; a refusal is followed by a GET to tell "already finished" from a real error. */
-  cancelJob(jobId: string, options?: { apiKey?: string; signal?: AbortSignal }): Promise<JobCancelResult>;
-  /** Checks the key with a cheap authorised call (`GET /v1/jobs?source_type=api`): accepted, rejected, or unknown (no answer). */
-  probeKey(options?: { apiKey?: string }): Promise<"accepted" | "rejected" | "unknown">;
+  cancelJob(jobId: string, options: { apiKey: string; signal?: AbortSignal }): Promise<JobCancelResult>;
+  /** Checks a key with a cheap authorised call (`GET /v1/jobs?source_type=api`): accepted, rejected, or unknown (no answer). */
+  probeKey(options: { apiKey: string }): Promise<"accepted" | "rejected" | "unknown">;
 }
 
 const jobPath = (jobId: string) => `/v1/jobs/${encodeURIComponent(jobId)}`;
@@ -31,13 +32,11 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /**
  * Typed calls to Rendley's job API.
  * @param options.baseUrl e.g. `https://api.rendley.com` (no trailing slash)
- * @param options.apiKey default bearer token (a call may pass its own)
  * @param options.dispatcher undici dispatcher with keep-alive (injected so tests and benchmarks control it)
  * @param options.timeoutMs hard deadline for the whole request, body included
  */
 export function createUpstreamClient(options: {
   baseUrl: string;
-  apiKey: string;
   dispatcher: Dispatcher;
   timeoutMs: number;
   clock: Clock;
@@ -45,14 +44,14 @@ export function createUpstreamClient(options: {
 }): UpstreamClient {
   const { baseUrl, dispatcher, timeoutMs, clock, userAgent } = options;
 
-  async function call(method: "GET" | "DELETE", path: string, apiKey: string | undefined, signal?: AbortSignal) {
+  async function call(method: "GET" | "DELETE", path: string, apiKey: string, signal?: AbortSignal) {
     const timeout = AbortSignal.timeout(timeoutMs);
     const res = await request(`${baseUrl}${path}`, {
       method,
       dispatcher,
       signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
       headers: {
-        authorization: `Bearer ${apiKey ?? options.apiKey}`,
+        authorization: `Bearer ${apiKey}`,
         accept: "application/json",
         "user-agent": userAgent,
       },
@@ -61,7 +60,7 @@ export function createUpstreamClient(options: {
     return { statusCode: res.statusCode, headers: res.headers, text, timedOut: timeout.aborted };
   }
 
-  async function getJob(jobId: string, opts: { apiKey?: string; signal?: AbortSignal } = {}): Promise<JobFetchResult> {
+  async function getJob(jobId: string, opts: { apiKey: string; signal?: AbortSignal }): Promise<JobFetchResult> {
     let res: Awaited<ReturnType<typeof call>>;
     try {
       res = await call("GET", jobPath(jobId), opts.apiKey, opts.signal);
@@ -95,7 +94,7 @@ export function createUpstreamClient(options: {
     return { kind: "ok", job: parsed.data.data };
   }
 
-  async function cancelJob(jobId: string, opts: { apiKey?: string; signal?: AbortSignal } = {}): Promise<JobCancelResult> {
+  async function cancelJob(jobId: string, opts: { apiKey: string; signal?: AbortSignal }): Promise<JobCancelResult> {
     try {
       const res = await call("DELETE", jobPath(jobId), opts.apiKey, opts.signal);
       if (res.statusCode >= 200 && res.statusCode < 300) return { kind: "canceled" };
@@ -110,7 +109,7 @@ export function createUpstreamClient(options: {
     }
   }
 
-  async function probeKey(opts: { apiKey?: string } = {}): Promise<"accepted" | "rejected" | "unknown"> {
+  async function probeKey(opts: { apiKey: string }): Promise<"accepted" | "rejected" | "unknown"> {
     try {
       const res = await call("GET", "/v1/jobs?source_type=api", opts.apiKey);
       if (res.statusCode === 401 || res.statusCode === 403) return "rejected";

@@ -106,7 +106,7 @@ describe("a Rendley key that is rejected", () => {
     const notReady = await world.api("/readyz");
     expect(notReady.status).toBe(503);
     expect(notReady.body.data).toEqual({ status: "not_ready", checks: { database: "ok", upstream_key: "rejected" } });
-    expect(world.logs.some((l) => l.includes("Rendley rejected RENDLEY_API_KEY"))).toBe(true);
+    expect(world.logs.some((l) => l.includes("Rendley rejected the tenant's API key"))).toBe(true);
 
     world.rendley.setOverride(null);
     await world.waitForWatch(watch.id, (w) => w.status === "delivered");

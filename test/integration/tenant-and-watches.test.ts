@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client.js";
 import { bootstrapDefaultTenant } from "../../src/db/queries/bootstrap-tenant.js";
 import { createWatch } from "../../src/db/queries/create-watch.js";
-import { findTenantByApiKey } from "../../src/db/queries/find-tenant-by-api-key.js";
+import { findTenantByKeyHash } from "../../src/db/queries/find-tenant-by-api-key.js";
+import { sha256Hex } from "../../src/lib/hash.js";
 import { listWatchIds } from "../../src/db/queries/list-watches.js";
 import { activeSigningSecrets } from "../../src/db/queries/signing-secrets.js";
 import { lockDataDir } from "../../src/db/data-dir-lock.js";
@@ -24,7 +25,7 @@ describe.each(DRIVERS)("tenant bootstrap and watches on %s", (driver) => {
   });
 
   it("stores API keys only as hashes; a generated key works, a removed env key stops working", async () => {
-    expect(await findTenantByApiKey(f.db, "rrk_test_key_0123456789abcdef")).toBe(f.tenantId);
+    expect((await findTenantByKeyHash(f.db, sha256Hex("rrk_test_key_0123456789abcdef")))?.tenantId).toBe(f.tenantId);
     const boot = await bootstrapDefaultTenant(f.db, {
       relayApiKey: undefined,
       signingSecret: undefined,
@@ -32,8 +33,8 @@ describe.each(DRIVERS)("tenant bootstrap and watches on %s", (driver) => {
       now: f.clock.now(),
     });
     expect(boot.generatedApiKey).toMatch(/^rrk_[A-Za-z0-9_-]{43}$/);
-    expect(await findTenantByApiKey(f.db, boot.generatedApiKey!)).toBe(f.tenantId);
-    expect(await findTenantByApiKey(f.db, "rrk_test_key_0123456789abcdef")).toBeUndefined();
+    expect((await findTenantByKeyHash(f.db, sha256Hex(boot.generatedApiKey!)))?.tenantId).toBe(f.tenantId);
+    expect((await findTenantByKeyHash(f.db, sha256Hex("rrk_test_key_0123456789abcdef")))?.tenantId).toBeUndefined();
     const stored = await f.rows<{ key_hash: string }>(sql`select key_hash from api_keys`);
     expect(stored.every((r) => /^[0-9a-f]{64}$/.test(r.key_hash))).toBe(true);
     expect(JSON.stringify(stored)).not.toContain(boot.generatedApiKey);

@@ -18,6 +18,9 @@ export const FAST_ENV = {
   DELIVERY_TIMEOUT_MS: "2000",
   UPSTREAM_TIMEOUT_MS: "2000",
   LEASE_MS: "1000",
+  // Tests poll the API in tight loops; the limiter has its own test.
+  RELAY_RATE_LIMIT_RPS: "100000",
+  RELAY_RATE_LIMIT_BURST: "100000",
 } as const;
 
 /** Everything one end-to-end test needs: relay on port 0, fake Rendley, verifying receiver. */

@@ -80,6 +80,11 @@ describe("loadConfig", () => {
           "upstreamTimeoutMs",
           "leaseMs",
           "logLevel",
+          "adminKey",
+          "encryptionKey",
+          "requireHttps",
+          "rateLimitRps",
+          "rateLimitBurst",
         ].sort(),
       );
     });

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../router.js";
 import { sql } from "drizzle-orm";
+import { DEFAULT_TENANT_ID } from "../../db/queries/bootstrap-tenant.js";
 import type { Deps } from "../../deps.js";
 
 const ReadySchema = z
@@ -57,13 +58,16 @@ export function healthRoutes(deps: Deps) {
       ),
       new Promise<"unreachable">((resolve) => setTimeout(() => resolve("unreachable"), DB_CHECK_TIMEOUT_MS).unref()),
     ]);
-    if (deps.upstreamHealth.keyStatus === "unknown" && Date.now() - lastProbeAt > PROBE_EVERY_MS) {
+    // The environment's key (the default tenant's) is the relay's own; tenants' keys are their business.
+    const envKey = deps.config.rendleyApiKey;
+    const health = deps.upstreamHealth;
+    if (envKey && health.keyStatus(DEFAULT_TENANT_ID) === "unknown" && Date.now() - lastProbeAt > PROBE_EVERY_MS) {
       lastProbeAt = Date.now();
-      const probed = await deps.upstream.probeKey();
-      if (probed === "accepted") deps.upstreamHealth.recordAccepted();
-      if (probed === "rejected") deps.upstreamHealth.recordRejected(401);
+      const probed = await deps.upstream.probeKey({ apiKey: envKey });
+      if (probed === "accepted") health.recordAccepted(DEFAULT_TENANT_ID);
+      if (probed === "rejected") health.recordRejected(DEFAULT_TENANT_ID, 401);
     }
-    const upstreamKey = deps.upstreamHealth.keyStatus;
+    const upstreamKey = envKey ? health.keyStatus(DEFAULT_TENANT_ID) : "unknown";
     const ready = database === "ok" && upstreamKey !== "rejected";
     return c.json(
       { data: { status: ready ? "ready" : "not_ready", checks: { database, upstream_key: upstreamKey } } },

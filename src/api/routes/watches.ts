@@ -134,7 +134,11 @@ export function watchesRoutes(deps: Deps, hooks: { onWatchCreated: () => void; o
         { path: "Idempotency-Key", message: "1 to 255 printable characters without spaces" },
       ]);
     }
-    const check = await checkCallbackUrl(body.callback_url, { allowlist: config.callbackAllowlist, resolver: deps.resolver });
+    const check = await checkCallbackUrl(body.callback_url, {
+      allowlist: config.callbackAllowlist,
+      resolver: deps.resolver,
+      requireHttps: config.requireHttps,
+    });
     if (!check.ok)
       throw new AppError(check.code, 400, `callback_url: ${check.message}`, [{ path: "callback_url", message: check.message }]);
 
@@ -199,7 +203,10 @@ export function watchesRoutes(deps: Deps, hooks: { onWatchCreated: () => void; o
       throw new ConflictError("watch_finished", `the watch already finished (status ${result.status})`);
     const view = await loadOne(tenantId, id);
     if (!cancelJob) return c.json({ data: view }, 200);
-    const upstream = await deps.upstream.cancelJob(result.jobId);
+    const apiKey = await deps.tenantKeys.keyFor(tenantId);
+    const upstream = apiKey
+      ? await deps.upstream.cancelJob(result.jobId, { apiKey })
+      : { kind: "error" as const, message: "the tenant has no Rendley API key" };
     if (upstream.kind === "error") {
       deps.logger.warn({ component: "api", jobId: result.jobId, statusCode: upstream.statusCode }, "upstream cancel failed");
     }

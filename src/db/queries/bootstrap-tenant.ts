@@ -3,15 +3,11 @@ import { sha256Hex } from "../../lib/hash.js";
 import { newId } from "../../lib/ids.js";
 import type { Random } from "../../lib/random.js";
 import type { Database } from "../client.js";
+import { generateApiKey, insertApiKey } from "./api-keys.js";
 import { ts } from "../sql-values.js";
 
 /** The tenant every request belongs to until tenancy (several apps per relay) exists. */
 export const DEFAULT_TENANT_ID = "ten_default";
-
-/** A fresh relay API key: `rrk_` + 32 random bytes, base64url. */
-export function generateApiKey(random: Random): string {
-  return `rrk_${random.bytes(32).toString("base64url")}`;
-}
 
 /** A fresh signing secret: `whsec_` + base64 of 32 random bytes (Standard Webhooks). */
 export function generateSigningSecret(random: Random): string {
@@ -50,13 +46,13 @@ export async function bootstrapDefaultTenant(
             and key_hash is distinct from ${envHash}`,
       tx,
     );
-    if (envHash) {
-      await db.rows(
-        sql`insert into api_keys (id, tenant_id, key_hash, source, created_at)
-            values (${newId("key", random, now.getTime())}, ${DEFAULT_TENANT_ID}, ${envHash}, 'env', ${ts(now)})
-            on conflict (key_hash) do update set revoked_at = null`,
+    if (envHash && options.relayApiKey) {
+      const [known] = await db.rows<{ id: string }>(
+        sql`update api_keys set revoked_at = null where key_hash = ${envHash} and tenant_id = ${DEFAULT_TENANT_ID} returning id`,
         tx,
       );
+      if (!known)
+        await insertApiKey(db, tx, { tenantId: DEFAULT_TENANT_ID, key: options.relayApiKey, source: "env", random, now });
     } else {
       const active = await db.rows<{ n: number }>(
         sql`select count(*)::int as n from api_keys where tenant_id = ${DEFAULT_TENANT_ID} and revoked_at is null`,
@@ -64,11 +60,7 @@ export async function bootstrapDefaultTenant(
       );
       if ((active[0]?.n ?? 0) === 0) {
         generatedApiKey = generateApiKey(random);
-        await db.rows(
-          sql`insert into api_keys (id, tenant_id, key_hash, source, created_at)
-              values (${newId("key", random, now.getTime())}, ${DEFAULT_TENANT_ID}, ${sha256Hex(generatedApiKey)}, 'generated', ${ts(now)})`,
-          tx,
-        );
+        await insertApiKey(db, tx, { tenantId: DEFAULT_TENANT_ID, key: generatedApiKey, source: "generated", random, now });
       }
     }
 

@@ -1,0 +1,109 @@
+import { sql } from "drizzle-orm";
+import { newId } from "../../lib/ids.js";
+import type { Random } from "../../lib/random.js";
+import type { SecretBox } from "../../security/secret-box.js";
+import type { Database } from "../client.js";
+import { toDate, ts } from "../sql-values.js";
+import { generateApiKey, insertApiKey, type NewApiKey } from "./api-keys.js";
+import { generateSigningSecret } from "./bootstrap-tenant.js";
+
+/** A tenant as the admin API shows it: never its Rendley key, only whether one is set. */
+export interface TenantView {
+  id: string;
+  name: string;
+  status: "active" | "disabled";
+  rendley_key_set: boolean;
+  rendley_key_updated_at: string | null;
+  created_at: string;
+  updated_at: string;
+  disabled_at: string | null;
+}
+
+const COLUMNS = sql.raw(
+  "id, name, status, rendley_key_ciphertext is not null as rendley_key_set, rendley_key_updated_at, created_at, updated_at, disabled_at",
+);
+const iso = (v: unknown) => toDate(v as Date | string | null)?.toISOString() ?? null;
+
+function toView(r: Record<string, unknown>): TenantView {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    status: r.status as TenantView["status"],
+    rendley_key_set: r.rendley_key_set as boolean,
+    rendley_key_updated_at: iso(r.rendley_key_updated_at),
+    created_at: iso(r.created_at)!,
+    updated_at: iso(r.updated_at)!,
+    disabled_at: iso(r.disabled_at),
+  };
+}
+
+/**
+ * Creates a tenant with its first API key (returned once) and its own signing secret; its Rendley key,
+ * when given, is stored encrypted (AAD: the tenant id).
+ */
+export async function createTenant(
+  db: Database,
+  options: { name: string; rendleyApiKey?: string | undefined; box: SecretBox; random: Random; now: Date },
+): Promise<{ tenant: TenantView; apiKey: NewApiKey }> {
+  const { random, now } = options;
+  const id = newId("ten", random, now.getTime());
+  const ciphertext = options.rendleyApiKey ? options.box.seal(options.rendleyApiKey, id) : null;
+  return db.orm.transaction(async (tx) => {
+    const [row] = await db.rows<Record<string, unknown>>(
+      sql`insert into tenants (id, name, status, rendley_key_ciphertext, rendley_key_updated_at, created_at, updated_at)
+          values (${id}, ${options.name}, 'active', ${ciphertext}, ${ciphertext ? ts(now) : null}, ${ts(now)}, ${ts(now)})
+          returning ${COLUMNS}`,
+      tx,
+    );
+    const key = generateApiKey(random);
+    const view = await insertApiKey(db, tx, { tenantId: id, key, source: "admin", label: "initial", random, now });
+    await db.rows(
+      sql`insert into signing_secrets (id, tenant_id, secret, source, created_at)
+          values (${newId("sec", random, now.getTime())}, ${id}, ${generateSigningSecret(random)}, 'generated', ${ts(now)})`,
+      tx,
+    );
+    return { tenant: toView(row!), apiKey: { ...view, key } };
+  });
+}
+
+export async function listTenants(db: Database): Promise<TenantView[]> {
+  const rows = await db.rows<Record<string, unknown>>(sql`select ${COLUMNS} from tenants order by created_at, id limit 10000`);
+  return rows.map(toView);
+}
+
+export async function getTenant(db: Database, id: string): Promise<TenantView | undefined> {
+  const [row] = await db.rows<Record<string, unknown>>(sql`select ${COLUMNS} from tenants where id = ${id}`);
+  return row ? toView(row) : undefined;
+}
+
+/** Disables (API keys refused with 403; registered watches keep being polled and delivered) or enables a tenant. */
+export async function setTenantStatus(
+  db: Database,
+  id: string,
+  status: "active" | "disabled",
+  now: Date,
+): Promise<TenantView | undefined> {
+  const [row] = await db.rows<Record<string, unknown>>(
+    sql`update tenants
+        set status = ${status}, updated_at = ${ts(now)},
+            disabled_at = case when ${status} = 'disabled' then coalesce(disabled_at, ${ts(now)}) else null end
+        where id = ${id}
+        returning ${COLUMNS}`,
+  );
+  return row ? toView(row) : undefined;
+}
+
+/** Stores a tenant's Rendley key encrypted (AES-256-GCM, AAD: the tenant id). */
+export async function setTenantRendleyKey(
+  db: Database,
+  options: { id: string; rendleyApiKey: string; box: SecretBox; now: Date },
+): Promise<TenantView | undefined> {
+  const [row] = await db.rows<Record<string, unknown>>(
+    sql`update tenants
+        set rendley_key_ciphertext = ${options.box.seal(options.rendleyApiKey, options.id)},
+            rendley_key_updated_at = ${ts(options.now)}, updated_at = ${ts(options.now)}
+        where id = ${options.id}
+        returning ${COLUMNS}`,
+  );
+  return row ? toView(row) : undefined;
+}
