@@ -50,7 +50,7 @@ export interface FakeRendley {
    * steps[1], ...; the last step repeats forever. id defaults to "job_" + random hex, type to "export_video".
    * An existing job with the same id is replaced.
    */
-  addJob(options: { id?: string; type?: string; steps: Array<JobStatus | FakeJobStep>; input?: unknown }): string;
+  addJob(options: { id?: string; type?: string; steps: Array<JobStatus | FakeJobStep>; input?: unknown; apiKey?: string }): string;
   /** Sets the job's current state directly; the step script is replaced by this one state. */
   setJob(id: string, step: JobStatus | FakeJobStep): void;
   /**
@@ -68,12 +68,20 @@ export interface FakeRendley {
   job(id: string): Record<string, unknown> | undefined;
   /** When set, every request is answered with this (e.g. 401 for a revoked key) until cleared with null. */
   setOverride(response: ScriptedResponse | null): void;
+  /**
+   * Opens another Rendley account and returns its API key. A job belongs to the account it was added for
+   * (`addJob({ apiKey })`, default: `apiKey`): other accounts get 404 for it, as "No job with that id belongs
+   * to your account" says.
+   */
+  addAccount(): string;
   /** Drops every connection (including stalled ones) and stops the server. */
   close(): Promise<void>;
 }
 
 interface JobRecord {
   id: string;
+  /** The API key of the account that owns the job. */
+  account: string;
   type: string;
   input: unknown;
   sourceId: string;
@@ -98,6 +106,7 @@ const DEFAULT_ERROR_CODES: Record<number, string> = {
 /** Starts a fake Rendley job API on 127.0.0.1 (random port) that follows the "Jobs and polling" reference page. */
 export async function startFakeRendley(options: { apiKey?: string } = {}): Promise<FakeRendley> {
   const apiKey = options.apiKey ?? `rk_test_${hex(12)}`;
+  const accounts = new Set([apiKey]);
   const jobs = new Map<string, JobRecord>();
   const scripted = new Map<string, ScriptedResponse[]>();
   const pollLog = new Map<string, number[]>();
@@ -128,11 +137,13 @@ export async function startFakeRendley(options: { apiKey?: string } = {}): Promi
     steps: Array<JobStatus | FakeJobStep>;
     input?: unknown;
     sourceId?: string;
+    apiKey?: string;
   }): string => {
     if (o.steps.length === 0) throw new Error("addJob: steps must not be empty");
     const id = o.id ?? `job_${hex(8)}`;
     jobs.set(id, {
       id,
+      account: o.apiKey ?? apiKey,
       type: o.type ?? "export_video",
       input: o.input ?? { project_id: o.sourceId ?? "prj_test" },
       sourceId: o.sourceId ?? "prj_test",
@@ -182,15 +193,20 @@ export async function startFakeRendley(options: { apiKey?: string } = {}): Promi
       pollLog.set(jobId, times);
     }
     if (override) return send(res, override);
-    if (!authorized(req.headers.authorization, apiKey)) {
+    const caller = bearerOf(req.headers.authorization);
+    if (caller === undefined || !accounts.has(caller)) {
       return error(res, 401, "unauthorized", "The API key is missing, malformed, or invalid.");
     }
+    const mine = (id: string) => {
+      const job = jobs.get(id);
+      return job && job.account === caller ? job : undefined;
+    };
 
     if (jobId !== undefined && method === "GET") {
       const queue = scripted.get(jobId);
       const next = queue?.shift();
       if (next) return send(res, next);
-      const job = jobs.get(jobId);
+      const job = mine(jobId);
       if (!job) return error(res, 404, "not_found", `No job with id ${jobId}.`);
       const body = { data: render(job) };
       job.cursor = Math.min(job.cursor + 1, job.steps.length - 1);
@@ -198,7 +214,7 @@ export async function startFakeRendley(options: { apiKey?: string } = {}): Promi
     }
 
     if (jobId !== undefined && method === "DELETE") {
-      const job = jobs.get(jobId);
+      const job = mine(jobId);
       if (!job) return error(res, 404, "not_found", `No job with id ${jobId}.`);
       if (TERMINAL.has(current(job).status)) {
         return error(res, 409, "job_finished", `Job ${jobId} has already finished and cannot be canceled.`);
@@ -211,6 +227,7 @@ export async function startFakeRendley(options: { apiKey?: string } = {}): Promi
     if (path === "/v1/jobs" && method === "GET") {
       const sourceType = query.source_type ?? "studio";
       const list = [...jobs.values()]
+        .filter((job) => job.account === caller)
         .filter(() => sourceType === "api")
         .filter((job) => query.job_type === undefined || job.type === query.job_type)
         .filter((job) => query.project_id === undefined || job.sourceId === query.project_id)
@@ -223,7 +240,7 @@ export async function startFakeRendley(options: { apiKey?: string } = {}): Promi
       const input = parseObject(recorded.body);
       if (!input) return error(res, 400, "bad_request", "The request body must be a JSON object.");
       const projectId = typeof input.project_id === "string" ? input.project_id : undefined;
-      const id = createJob({ steps: ["queued", "processing", "completed"], input, sourceId: projectId });
+      const id = createJob({ steps: ["queued", "processing", "completed"], input, sourceId: projectId, apiKey: caller });
       return json(res, 200, { data: { job_id: id } });
     }
 
@@ -285,6 +302,11 @@ export async function startFakeRendley(options: { apiKey?: string } = {}): Promi
       const job = jobs.get(id);
       return job ? render(job) : undefined;
     },
+    addAccount() {
+      const key = `rk_test_${hex(12)}`;
+      accounts.add(key);
+      return key;
+    },
     setOverride(response) {
       override = response;
     },
@@ -316,9 +338,8 @@ function errorBody(status: number): { error: { code: string; message: string } }
   return { error: { code, message: `Scripted ${status} response.` } };
 }
 
-function authorized(header: string | undefined, apiKey: string): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
-  return match?.[1] === apiKey;
+function bearerOf(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1];
 }
 
 function parseObject(raw: string): Record<string, unknown> | undefined {
