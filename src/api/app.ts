@@ -101,13 +101,43 @@ export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => 
     scheme: "bearer",
     description: "RELAY_ADMIN_KEY (the admin API exists only when it is set).",
   });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "rendley-relay",
-      version: VERSION,
-      description: "Turns Rendley's polling-only job API into signed push callbacks.",
-    },
+  let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  app.get("/openapi.json", (c) => {
+    document ??= withCommonResponses(
+      app.getOpenAPI31Document({
+        openapi: "3.1.0",
+        info: {
+          title: "rendley-relay",
+          version: VERSION,
+          description: "Turns Rendley's polling-only job API into signed push callbacks.",
+        },
+      }),
+    );
+    return c.json(document);
   });
   return app;
+}
+
+/** Answers any /v1 route can give, whatever the route: declared once here rather than on every route. */
+const COMMON_RESPONSES: Record<string, string> = {
+  "401": "Missing or invalid key (unauthorized)",
+  "403": "The tenant is disabled (tenant_disabled)",
+  "413": "Body over 64 KiB (payload_too_large)",
+  "429": "Over the per-key rate limit (rate_limited); see Retry-After",
+  "503": "The relay's database is not reachable (service_unavailable); see Retry-After",
+};
+
+function withCommonResponses<T extends { paths?: Record<string, unknown> }>(doc: T): T {
+  const errorRef = { content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    if (!path.startsWith("/v1/")) continue;
+    for (const op of Object.values(item as Record<string, { responses?: Record<string, unknown> }>)) {
+      op.responses ??= {};
+      for (const [status, description] of Object.entries(COMMON_RESPONSES)) {
+        if (status === "403" && path.startsWith("/v1/admin")) continue;
+        op.responses[status] ??= { description, ...errorRef };
+      }
+    }
+  }
+  return doc;
 }

@@ -201,7 +201,7 @@ describe("signing secret rotation", () => {
     const op = doc.paths["/v1/signing-secret/rotate"].post;
     expect(op.security).toEqual([{ bearerAuth: [] }]);
     expect(op.requestBody.required).toBe(false);
-    expect(Object.keys(op.responses).sort()).toEqual(["201", "400", "401", "413", "415"]);
+    expect(Object.keys(op.responses).sort()).toEqual(["201", "400", "401", "403", "413", "415", "429", "503"]);
     expect(doc.components.schemas.RotateSigningSecret.properties.grace_period_s).toMatchObject({
       type: "integer",
       minimum: 0,

@@ -3,6 +3,7 @@ import { createApiKey, listApiKeys, revokeApiKey } from "../../db/queries/api-ke
 import { createTenant, getTenant, listTenants, setTenantRendleyKey, setTenantStatus } from "../../db/queries/tenants.js";
 import type { Deps } from "../../deps.js";
 import { AppError, NotFoundError } from "../../errors.js";
+import { emptyJsonMeansDefaults } from "../empty-json.js";
 import { createRouter } from "../router.js";
 import { ErrorSchema } from "../schemas.js";
 
@@ -135,6 +136,7 @@ const routes = {
     tags,
     security,
     summary: "Create another API key for the tenant (shown once); several can be active, for rotation",
+    middleware: emptyJsonMeansDefaults,
     request: {
       params: TenantId,
       body: {

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
+import { emptyJsonMeansDefaults } from "../empty-json.js";
 import { createRouter } from "../router.js";
 import { rotateSigningSecret } from "../../db/queries/rotate-signing-secret.js";
 import { currentSigningSecret, type SigningSecretState } from "../../db/queries/signing-secrets.js";
@@ -65,19 +65,6 @@ const getRoute = createRoute({
     401: json(ErrorSchema, "Missing or invalid API key (unauthorized)"),
   },
 });
-
-/**
- * `content-type: application/json` with an empty body (`curl -X POST -H 'content-type: application/json'`)
- * means "all defaults", like no body at all (which zod-openapi already lets through for an optional body).
- */
-const emptyJsonMeansDefaults: MiddlewareHandler = async (c, next) => {
-  if (/^application\/([\w.-]+\+)?json/i.test(c.req.header("content-type") ?? "")) {
-    const text = await c.req.text();
-    // json() parses the cached text: hand it an empty object instead of an empty string.
-    if (text.trim() === "") (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve("{}");
-  }
-  await next();
-};
 
 const rotateRoute = createRoute({
   method: "post",

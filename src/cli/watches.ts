@@ -1,0 +1,129 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { JobEvent, WatchStatus } from "../client/index.js";
+import { print, printJson, tenantClient, warn, type CliContext, type ConnectionOptions } from "./context.js";
+import { formatWatch, formatWatchTable } from "./format-watch.js";
+import { wholeNumber, withTenantOptions } from "./options.js";
+
+const EVENTS: readonly JobEvent[] = ["job.processing", "job.completed", "job.failed", "job.canceled"];
+const STATUSES: readonly WatchStatus[] = ["watching", "delivering", "delivered", "failed", "canceled", "expired"];
+
+type Common = ConnectionOptions & { json?: boolean };
+
+/** `--event a --event b,c` → [a, b, c], each one of the events a watch can subscribe to. */
+function collectEvents(value: string, previous: JobEvent[] = []): JobEvent[] {
+  const events = value.split(",").map((e) => e.trim());
+  for (const e of events)
+    if (!EVENTS.includes(e as JobEvent)) throw new InvalidArgumentError(`expected one of ${EVENTS.join(", ")}`);
+  return [...previous, ...(events as JobEvent[])];
+}
+
+function metadataObject(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError('expected a JSON object, e.g. \'{"order_id":"ord_42"}\'');
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new InvalidArgumentError('expected a JSON object, e.g. \'{"order_id":"ord_42"}\'');
+  return parsed as Record<string, unknown>;
+}
+
+function status(value: string): WatchStatus {
+  if (!STATUSES.includes(value as WatchStatus)) throw new InvalidArgumentError(`expected one of ${STATUSES.join(", ")}`);
+  return value as WatchStatus;
+}
+
+/** What the API accepts as an Idempotency-Key. */
+function idempotencyKey(value: string): string {
+  if (!/^[\x21-\x7e]{1,255}$/.test(value))
+    throw new InvalidArgumentError("expected 1 to 255 printable characters without spaces");
+  return value;
+}
+
+/** The watch commands: watch, get, list, cancel, redeliver. */
+export function watchCommands(ctx: CliContext): Command[] {
+  const watch = withTenantOptions(
+    new Command("watch")
+      .description("watch a Rendley job and get a signed callback when it changes state")
+      .argument("<job_id>", "the Rendley job id")
+      .requiredOption("--callback <url>", "where the relay POSTs the callbacks")
+      .option("--event <event>", `an event to subscribe to, repeatable or comma-separated (${EVENTS.join(", ")})`, collectEvents)
+      .option("--metadata <json>", "a JSON object echoed in every callback", metadataObject)
+      .option("--retry-schedule <delays>", "the watch's own delays between attempts, e.g. 10s,1m,10m (or none)")
+      .option("--idempotency-key <key>", "repeating it with the same body returns the same watch", idempotencyKey),
+  ).action(
+    async (
+      jobId: string,
+      o: Common & { callback: string; event?: JobEvent[]; metadata?: object; retrySchedule?: string; idempotencyKey?: string },
+    ) => {
+      const created = await tenantClient(ctx, o).watch(
+        {
+          job_id: jobId,
+          callback_url: o.callback,
+          ...(o.event ? { events: [...new Set(o.event)] } : {}),
+          ...(o.metadata ? { metadata: o.metadata as Record<string, unknown> } : {}),
+          ...(o.retrySchedule !== undefined ? { retry_schedule: o.retrySchedule } : {}),
+        },
+        { idempotencyKey: o.idempotencyKey },
+      );
+      if (o.json) printJson(ctx, created);
+      else print(ctx, formatWatch(created));
+    },
+  );
+
+  const get = withTenantOptions(
+    new Command("get").description("a watch with its job, deliveries and every attempt").argument("<watch_id>"),
+  ).action(async (id: string, o: Common) => {
+    const w = await tenantClient(ctx, o).getWatch(id);
+    if (o.json) printJson(ctx, w);
+    else print(ctx, formatWatch(w));
+  });
+
+  const list = withTenantOptions(
+    new Command("list")
+      .description("watches, newest first (one page, or every page with --all)")
+      .option("--status <status>", `only watches in this status (${STATUSES.join(", ")})`, status)
+      .option("--job <job_id>", "only watches of this job")
+      .option("--limit <n>", "page size, 1-200 (default 50)", wholeNumber(1, 200))
+      .option("--cursor <cursor>", "the page after this cursor (printed under a page that has more)")
+      .addOption(new Option("--all", "every page").conflicts("cursor")),
+  ).action(async (o: Common & { status?: WatchStatus; job?: string; limit?: number; cursor?: string; all?: boolean }) => {
+    const client = tenantClient(ctx, o);
+    const filters = { status: o.status, jobId: o.job, limit: o.limit };
+    let watches;
+    let nextCursor: string | null = null;
+    if (o.all) {
+      watches = [];
+      for await (const w of client.watches(filters)) watches.push(w);
+    } else {
+      ({ data: watches, nextCursor } = await client.listWatches({ ...filters, cursor: o.cursor }));
+    }
+    if (o.json) printJson(ctx, watches);
+    else print(ctx, watches.length === 0 ? "no watches" : formatWatchTable(watches));
+    if (nextCursor) warn(ctx, `more watches: add --cursor ${nextCursor} (or --all)`);
+  });
+
+  const cancel = withTenantOptions(
+    new Command("cancel")
+      .description("stop watching: no more polls or callbacks")
+      .argument("<watch_id>")
+      .option("--cancel-job", "also cancel the job at Rendley"),
+  ).action(async (id: string, o: Common & { cancelJob?: boolean }) => {
+    const w = await tenantClient(ctx, o).cancelWatch(id, { cancelJob: o.cancelJob });
+    if (o.json) printJson(ctx, w);
+    else print(ctx, formatWatch(w, { attempts: false }));
+  });
+
+  const redeliver = withTenantOptions(
+    new Command("redeliver")
+      .description("send the watch's latest event again (same webhook-id) as a new series of attempts")
+      .argument("<watch_id>"),
+  ).action(async (id: string, o: Common) => {
+    const w = await tenantClient(ctx, o).redeliver(id);
+    if (o.json) printJson(ctx, w);
+    else print(ctx, formatWatch(w, { attempts: false }));
+  });
+
+  return [watch, get, list, cancel, redeliver];
+}

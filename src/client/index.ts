@@ -1,0 +1,23 @@
+export { createAdminClient, type AdminClient, type AdminClientOptions } from "./admin-client.js";
+export { createRelayClient, type RelayClient, type RelayClientOptions, type WatchFilters } from "./relay-client.js";
+export { RelayError, type RelayErrorDetail } from "./relay-error.js";
+export type {
+  ApiKey,
+  Attempt,
+  AttemptErrorCode,
+  CreatedTenant,
+  CreateWatchInput,
+  Delivery,
+  EventType,
+  Health,
+  JobEvent,
+  NewApiKey,
+  Origin,
+  Readiness,
+  RendleyJob,
+  SigningSecret,
+  Tenant,
+  Watch,
+  WatchPage,
+  WatchStatus,
+} from "./types.js";

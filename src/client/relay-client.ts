@@ -1,0 +1,103 @@
+import { createTransport, segment } from "./transport.js";
+import type { CreateWatchInput, Health, Origin, Readiness, SigningSecret, Watch, WatchPage, WatchStatus } from "./types.js";
+
+export interface RelayClientOptions {
+  /** `http://127.0.0.1:8080` */
+  baseUrl: string;
+  /** The tenant's relay API key (`Authorization: Bearer …`). */
+  apiKey: string;
+  /** Defaults to globalThis.fetch; useful for testing. */
+  fetch?: typeof fetch | undefined;
+  /** Whole-request deadline in ms (default 30000). */
+  timeoutMs?: number | undefined;
+}
+
+export interface WatchFilters {
+  status?: WatchStatus | undefined;
+  jobId?: string | undefined;
+  /** Page size, 1–200 (the relay's default: 50). */
+  limit?: number | undefined;
+}
+
+export interface RelayClient {
+  /** `POST /v1/watches`: a new watch (201), or the first one again for a repeated Idempotency-Key (200). */
+  watch(body: CreateWatchInput, options?: { idempotencyKey?: string | undefined }): Promise<Watch>;
+  getWatch(id: string): Promise<Watch>;
+  /** One page, newest first. */
+  listWatches(filters?: WatchFilters & { cursor?: string | undefined }): Promise<WatchPage>;
+  /** Every matching watch, newest first, fetching page after page as it is iterated. */
+  watches(filters?: WatchFilters): AsyncIterableIterator<Watch>;
+  /** With `cancelJob`, also cancels the job at Rendley; the outcome is in `upstream_cancel`. */
+  cancelWatch(id: string, options?: { cancelJob?: boolean | undefined }): Promise<Watch>;
+  /** Sends the watch's latest event again (same webhook-id) as a new series of attempts. */
+  redeliver(id: string): Promise<Watch>;
+  getSigningSecret(): Promise<SigningSecret>;
+  rotateSigningSecret(options?: { gracePeriodS?: number | undefined }): Promise<SigningSecret>;
+  /** Re-queues every failed delivery whose last attempt falls in [since, until). */
+  recoverDeliveries(window: { since: string | Date; until?: string | Date | undefined }): Promise<{ queued: number }>;
+  listOrigins(): Promise<Origin[]>;
+  health(): Promise<Health>;
+  /** The readiness body, whether the relay answered 200 (ready) or 503 (not ready). */
+  ready(): Promise<Readiness>;
+}
+
+const iso = (t: string | Date) => (t instanceof Date ? t.toISOString() : t);
+
+/** A typed client of one tenant's relay API. Every failure is a RelayError. */
+export function createRelayClient(options: RelayClientOptions): RelayClient {
+  const call = createTransport({
+    baseUrl: options.baseUrl,
+    token: options.apiKey,
+    fetch: options.fetch,
+    timeoutMs: options.timeoutMs,
+  });
+  const data = async <T>(spec: Parameters<typeof call>[0]) => (await call<T>(spec)).body.data;
+
+  const listWatches: RelayClient["listWatches"] = async (filters = {}) => {
+    const { body } = await call<Watch[]>({
+      method: "GET",
+      path: "/v1/watches",
+      query: { status: filters.status, job_id: filters.jobId, limit: filters.limit, cursor: filters.cursor },
+    });
+    const next = body.next_cursor;
+    return { data: body.data, nextCursor: typeof next === "string" && next !== "" ? next : null };
+  };
+
+  return {
+    watch: (body, opts = {}) =>
+      data<Watch>({ method: "POST", path: "/v1/watches", body, headers: { "idempotency-key": opts.idempotencyKey } }),
+    getWatch: (id) => data<Watch>({ method: "GET", path: `/v1/watches/${segment(id)}` }),
+    listWatches,
+    async *watches(filters = {}) {
+      let cursor: string | undefined;
+      do {
+        const page = await listWatches({ ...filters, cursor });
+        yield* page.data;
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+    },
+    cancelWatch: (id, opts = {}) =>
+      data<Watch>({
+        method: "DELETE",
+        path: `/v1/watches/${segment(id)}`,
+        query: { cancel_job: opts.cancelJob ? "true" : undefined },
+      }),
+    redeliver: (id) => data<Watch>({ method: "POST", path: `/v1/watches/${segment(id)}/redeliver` }),
+    getSigningSecret: () => data<SigningSecret>({ method: "GET", path: "/v1/signing-secret" }),
+    rotateSigningSecret: (opts = {}) =>
+      data<SigningSecret>({
+        method: "POST",
+        path: "/v1/signing-secret/rotate",
+        body: opts.gracePeriodS === undefined ? {} : { grace_period_s: opts.gracePeriodS },
+      }),
+    recoverDeliveries: (window) =>
+      data<{ queued: number }>({
+        method: "POST",
+        path: "/v1/deliveries/recover",
+        body: { since: iso(window.since), ...(window.until === undefined ? {} : { until: iso(window.until) }) },
+      }),
+    listOrigins: () => data<Origin[]>({ method: "GET", path: "/v1/origins" }),
+    health: () => data<Health>({ method: "GET", path: "/healthz", auth: false }),
+    ready: () => data<Readiness>({ method: "GET", path: "/readyz", auth: false, acceptStatus: [503] }),
+  };
+}
