@@ -10,7 +10,7 @@ import { bootstrapDefaultTenant } from "./db/queries/bootstrap-tenant.js";
 import { releaseAllClaims } from "./db/queries/release-claims.js";
 import { createDeps, type Deps, type DepsOverrides } from "./deps.js";
 import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
-import { coerceError } from "./errors.js";
+import { coerceError, errorForLog } from "./errors.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { systemRandom } from "./lib/random.js";
 import type { WorkerLoop } from "./lib/worker-loop.js";
@@ -58,10 +58,7 @@ async function openDatabase(config: Config, options: RelayOptions, logger: Logge
       // PGlite failures (a locked directory, a corrupt store) do not heal by waiting.
       if (!config.databaseUrl || options.signal?.aborted) throw error;
       const delayMs = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5));
-      logger.error(
-        { err: { message: error.message, code: error.code }, attempt, retryInMs: delayMs },
-        "database not reachable at start; retrying",
-      );
+      logger.error({ err: errorForLog(error), attempt, retryInMs: delayMs }, "database not reachable at start; retrying");
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(resolve, delayMs);
         options.signal?.addEventListener("abort", () => {
@@ -122,6 +119,20 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
         onSigningSecretRotated: (tenantId) => delivery.invalidateSecrets(tenantId),
       });
       server = createAdaptorServer({ fetch: app.fetch }) as Server;
+      // Requests Node's HTTP parser refuses never reach the app: answer them with the envelope too.
+      server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+        if (!socket.writable || err.code === "ECONNRESET") return void socket.destroy();
+        const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+        const body = JSON.stringify({
+          error: tooLarge
+            ? { code: "payload_too_large", message: "the request headers are too large" }
+            : { code: "validation_failed", message: "the request is not valid HTTP" },
+        });
+        socket.end(
+          `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
+            `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
+      });
       const listening = server;
       await new Promise<void>((resolve, reject) => {
         listening.once("error", reject);

@@ -1,12 +1,13 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import type { Deps } from "../deps.js";
 import { AppError } from "../errors.js";
 import { findTenantByKeyHash } from "../db/queries/find-tenant-by-api-key.js";
 import { VERSION } from "../version.js";
+import { limitBody } from "./body-limit.js";
 import { createKeyAuth, requireAdminKey, type ApiEnv } from "./auth.js";
 import { rateLimit } from "./rate-limit.js";
+import { rejectUnstorableText } from "./storable-text.js";
 import { adminRoutes } from "./routes/admin.js";
 import { createErrorHandler, errorBody } from "./errors.js";
 import { deliveriesRoutes } from "./routes/deliveries.js";
@@ -54,15 +55,9 @@ export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => 
   app.onError(createErrorHandler(logger));
   app.notFound((c) => c.json(errorBody("not_found", `no route ${c.req.method} ${c.req.path}`), 404));
 
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new AppError("payload_too_large", 413, `the body is larger than ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  app.use("/v1/*", limitBody(MAX_BODY_BYTES));
+
+  app.use("/v1/*", rejectUnstorableText);
   const keyAuth = createKeyAuth((hash) => findTenantByKeyHash(deps.db, hash));
   const adminAuth = deps.config.adminKey ? requireAdminKey(deps.config.adminKey) : undefined;
   app.use("/v1/*", async (c, next) => {

@@ -1,5 +1,6 @@
 import type { WatchCursor } from "../db/queries/list-watches.js";
 import { ValidationError } from "../errors.js";
+import { isStorableDate, isStorableText } from "./storable-text.js";
 
 /** Opaque page cursor: base64url of `[created_at, id]`. Clients pass back what they got. */
 export function encodeCursor(cursor: WatchCursor): string {
@@ -22,6 +23,6 @@ export function decodeCursor(raw: string): WatchCursor {
   if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string" || typeof parsed[1] !== "string")
     throw invalid();
   const createdAt = new Date(parsed[0]);
-  if (Number.isNaN(createdAt.getTime()) || parsed[1].length > 64) throw invalid();
+  if (!isStorableDate(createdAt) || parsed[1].length > 64 || !isStorableText(parsed[1])) throw invalid();
   return { createdAt, id: parsed[1] };
 }

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
-import { AppError, isDatabaseUnavailable, ValidationError, type ErrorCode, type ErrorDetail } from "../errors.js";
+import { AppError, errorForLog, isDatabaseUnavailable, ValidationError, type ErrorCode, type ErrorDetail } from "../errors.js";
 import type { Logger } from "../lib/logger.js";
 
 export function errorBody(code: ErrorCode, message: string, details?: ErrorDetail[]) {
@@ -55,8 +55,7 @@ export function createErrorHandler(logger: Logger) {
       c.header("retry-after", "5");
       return c.json(errorBody("service_unavailable", "the relay's database is not reachable; retry shortly"), 503);
     }
-    const cause = err.cause instanceof Error ? err.cause.message : undefined;
-    logger.error({ err: { message: err.message, cause, stack: err.stack }, path: c.req.path }, "unhandled error");
+    logger.error({ err: errorForLog(err, { stack: true }), path: c.req.path }, "unhandled error");
     return c.json(errorBody("internal_error", "internal error"), 500);
   };
 }

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import type { Writable } from "node:stream";
 import type { CliContext } from "./context.js";
+import { errorForLog } from "../errors.js";
 
 /** How long a stop may take before the process exits anyway (the promise: exit within 10 s of a signal). */
 const HARD_STOP_MS = 9_500;
@@ -47,7 +48,7 @@ export async function runServe(env: Record<string, string | undefined>, io: { st
     void (relay?.stop() ?? Promise.resolve()).then(
       () => finish(0),
       (err) => {
-        logger.error({ err: { message: coerceError(err).message } }, "error while stopping");
+        logger.error({ err: errorForLog(err) }, "error while stopping");
         finish(1);
       },
     );

@@ -1,5 +1,5 @@
 import pLimit from "p-limit";
-import { coerceError } from "../errors.js";
+import { coerceError, errorForLog } from "../errors.js";
 import type { Logger } from "./logger.js";
 
 export interface WorkerLoopOptions<Item, Result> {
@@ -90,10 +90,7 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
     const now = Date.now();
     if (contiguousErrors <= 1 || now - lastErrorLogAt > 10_000) {
       lastErrorLogAt = now;
-      logger.error(
-        { err: { message: err.message, code: (err as { code?: string }).code }, contiguousErrors },
-        `${name}: ${what} failed`,
-      );
+      logger.error({ err: errorForLog(err), contiguousErrors }, `${name}: ${what} failed`);
     }
   };
 
@@ -134,7 +131,7 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
         return await options.process(item, abort.signal);
       } catch (err) {
         const error = coerceError(err);
-        logger.error({ err: { message: error.message, stack: error.stack } }, `${name}: processing crashed`);
+        logger.error({ err: errorForLog(error, { stack: true }) }, `${name}: processing crashed`);
         return options.onCrash(item, error);
       }
     });

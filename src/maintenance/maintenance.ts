@@ -1,7 +1,7 @@
 import { acquireLease, releaseLease } from "../db/queries/acquire-lease.js";
 import { pruneFinished, type PruneSummary } from "../db/queries/prune-finished.js";
 import type { Deps } from "../deps.js";
-import { coerceError } from "../errors.js";
+import { coerceError, errorForLog } from "../errors.js";
 
 export type { PruneSummary } from "../db/queries/prune-finished.js";
 
@@ -75,7 +75,7 @@ export function createMaintenance(
       running = runOnce()
         .catch((err: unknown) => {
           const error = coerceError(err);
-          logger.error({ err: { message: error.message, code: (error as { code?: string }).code } }, "maintenance pass failed");
+          logger.error({ err: errorForLog(error) }, "maintenance pass failed");
         })
         .finally(() => {
           running = undefined;
@@ -99,7 +99,7 @@ export function createMaintenance(
       if (held) {
         held = false;
         await releaseLease(db, { name: MAINTENANCE_LEASE, owner }).catch((err: unknown) => {
-          logger.debug({ err: { message: coerceError(err).message } }, "could not release the maintenance lease");
+          logger.debug({ err: errorForLog(err) }, "could not release the maintenance lease");
         });
       }
     },

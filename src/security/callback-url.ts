@@ -54,6 +54,10 @@ export async function checkCallbackUrl(
   }
   if (url.username !== "" || url.password !== "") return invalid("callback URL must not contain a username or password");
   if (url.hostname === "") return invalid("callback URL has no host");
+  // What is stored and called is the normalised href, which percent-encoding can make much longer.
+  if (url.href.length > MAX_CALLBACK_URL_LENGTH) {
+    return invalid(`callback URL is longer than ${MAX_CALLBACK_URL_LENGTH} characters once percent-encoded`);
+  }
 
   const port = url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port);
   const forbidden = (message: string): CallbackUrlCheck => ({ ok: false, code: "callback_url_forbidden", message });

@@ -4,6 +4,7 @@ import { DEFAULT_TENANT_ID } from "../db/queries/bootstrap-tenant.js";
 import type { Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../security/secret-box.js";
+import { errorForLog } from "../errors.js";
 
 /** Decrypted keys are kept this long in memory (an admin change in another process takes effect within it). */
 const CACHE_MS = 30_000;
@@ -40,7 +41,7 @@ export function createTenantKeys(options: {
         try {
           key = options.box.open(row.rendley_key_ciphertext, tenantId);
         } catch (err) {
-          options.logger.error({ tenantId, err: { message: (err as Error).message } }, "cannot decrypt the tenant's Rendley key");
+          options.logger.error({ tenantId, err: errorForLog(err) }, "cannot decrypt the tenant's Rendley key");
         }
       }
       cache.set(tenantId, { key, at: now });

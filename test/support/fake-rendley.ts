@@ -50,7 +50,13 @@ export interface FakeRendley {
    * steps[1], ...; the last step repeats forever. id defaults to "job_" + random hex, type to "export_video".
    * An existing job with the same id is replaced.
    */
-  addJob(options: { id?: string; type?: string; steps: Array<JobStatus | FakeJobStep>; input?: unknown; apiKey?: string }): string;
+  addJob(options: {
+    id?: string;
+    type?: string;
+    steps: Array<JobStatus | FakeJobStep>;
+    input?: unknown;
+    apiKey?: string;
+  }): string;
   /** Sets the job's current state directly; the step script is replaced by this one state. */
   setJob(id: string, step: JobStatus | FakeJobStep): void;
   /**

@@ -3,6 +3,7 @@ import { recoverDeliveries } from "../../db/queries/recover-deliveries.js";
 import type { Deps } from "../../deps.js";
 import { ValidationError } from "../../errors.js";
 import { createRouter } from "../router.js";
+import { isStorableDate } from "../storable-text.js";
 import { ErrorSchema } from "../schemas.js";
 
 /** Most deliveries one recover call re-queues; call again (with a later `since`) for more. */
@@ -57,6 +58,13 @@ export function deliveriesRoutes(deps: Deps, hooks: { onRedeliver: () => void })
     const now = deps.clock.now();
     const since = new Date(body.since);
     const until = body.until === undefined ? now : new Date(body.until);
+    for (const [path, date] of [
+      ["since", since],
+      ["until", until],
+    ] as const) {
+      if (!isStorableDate(date))
+        throw new ValidationError(`${path}: must be within the years 1 to 9999`, [{ path, message: "out of range" }]);
+    }
     if (since.getTime() >= until.getTime()) {
       const message = body.until === undefined ? "must be in the past" : "must be before until";
       throw new ValidationError(`since: ${message}`, [{ path: "since", message }]);

@@ -4,7 +4,7 @@ import { createRouter } from "../router.js";
 import { rotateSigningSecret } from "../../db/queries/rotate-signing-secret.js";
 import { currentSigningSecret, type SigningSecretState } from "../../db/queries/signing-secrets.js";
 import type { Deps } from "../../deps.js";
-import { NotFoundError } from "../../errors.js";
+import { NotFoundError, errorForLog } from "../../errors.js";
 import { ErrorSchema } from "../schemas.js";
 
 export const DEFAULT_GRACE_PERIOD_S = 86_400;
@@ -115,10 +115,7 @@ export function signingSecretRoutes(deps: Deps, hooks: { onSigningSecretRotated:
       hooks.onSigningSecretRotated(tenantId);
     } catch (err) {
       // The rotation is committed; a stale cache only delays the switch by its TTL.
-      logger.warn(
-        { err: { message: (err as Error).message } },
-        "signing secret rotated, but notifying the delivery worker failed",
-      );
+      logger.warn({ err: errorForLog(err) }, "signing secret rotated, but notifying the delivery worker failed");
     }
     logger.info({ tenantId, gracePeriodS: graceS }, "signing secret rotated");
     return c.json({ data: view(state) }, 201);
