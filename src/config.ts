@@ -26,6 +26,8 @@ export interface Config {
   readonly encryptionKey: Buffer | undefined;
   /** RELAY_REQUIRE_HTTPS (default false): refuse plain-http callback URLs. */
   readonly requireHttps: boolean;
+  /** UPSTREAM_MAX_RPS (default unset: unlimited): Rendley requests per second, shared by every relay process. */
+  readonly upstreamMaxRps: number | undefined;
   /** RELAY_RATE_LIMIT_RPS (default 50) / RELAY_RATE_LIMIT_BURST (default 100): requests per API key. */
   readonly rateLimitRps: number;
   readonly rateLimitBurst: number;
@@ -188,6 +190,7 @@ const schema = z.object({
     .enum(["true", "false", "1", "0"], { error: "must be true or false" })
     .transform((v) => v === "true" || v === "1"),
   RELAY_RATE_LIMIT_RPS: int(1, 1_000_000),
+  UPSTREAM_MAX_RPS: int(1, 1_000_000).optional(),
   RELAY_RATE_LIMIT_BURST: int(1, 1_000_000),
 });
 
@@ -224,6 +227,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     "RELAY_SIGNING_SECRET",
     "RELAY_ADMIN_KEY",
     "RELAY_ENCRYPTION_KEY",
+    "UPSTREAM_MAX_RPS",
   ]) {
     const value = env[key];
     if (value !== undefined && value.trim() !== "") input[key] = value.trim();
@@ -272,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     encryptionKey: e.RELAY_ENCRYPTION_KEY,
     requireHttps: e.RELAY_REQUIRE_HTTPS,
     rateLimitRps: e.RELAY_RATE_LIMIT_RPS,
+    upstreamMaxRps: e.UPSTREAM_MAX_RPS,
     rateLimitBurst: e.RELAY_RATE_LIMIT_BURST,
   });
 }

@@ -102,7 +102,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     }
     if (db.kind === "pglite") {
       const released = await releaseAllClaims(db, clock.now());
-      if (released.polls + released.deliveries > 0) logger.info(released, "released claims left by a previous run");
+      if (released.deliveries > 0) logger.info(released, "released delivery claims left by a previous run");
     }
 
     const workerId = `${hostname()}:${process.pid}:${random.bytes(4).toString("hex")}`;

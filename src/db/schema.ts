@@ -1,5 +1,17 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 const createdAt = () => ts("created_at").notNull().defaultNow();
@@ -83,6 +95,21 @@ export const polls = pgTable(
     job: jsonb(),
     jobFetchedAt: ts("job_fetched_at"),
     pollCount: integer().notNull().default(0),
+    /** When the job was first (re)watched: the origin of `plan_ms` and of learned durations. */
+    startedAt: ts("started_at").notNull().defaultNow(),
+    /**
+     * The next polls, as offsets (ms) from started_at: each claim takes the first one still ahead and
+     * drops those behind, so an unchanged poll costs a single write. Empty: back off ×1.5 to the maximum.
+     */
+    planMs: integer()
+      .array()
+      .notNull()
+      .default(sql`'{}'::int[]`),
+    /** When the poll before the last one ran (a finished job ended between the two). */
+    prevPolledAt: ts("prev_polled_at"),
+    lastPolledAt: ts("last_polled_at"),
+    /** Rendley's job type, once seen: which learned duration distribution plans its polls. */
+    jobType: text(),
     notFoundCount: integer().notNull().default(0),
     errorCount: integer().notNull().default(0),
     lastError: text(),
@@ -249,3 +276,23 @@ export const leases = pgTable("leases", {
   owner: text().notNull(),
   expiresAt: ts("expires_at").notNull(),
 });
+
+/**
+ * Learned completion times per (tenant, job type): an exponentially decaying mean and variance of
+ * log(duration), i.e. a lognormal fit that follows drift. Predictive polling places polls with it.
+ */
+export const jobTypeStats = pgTable(
+  "job_type_stats",
+  {
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    jobType: text().notNull(),
+    /** Decayed number of observations (capped): the weight of history. */
+    samples: doublePrecision().notNull(),
+    meanLog: doublePrecision().notNull(),
+    varLog: doublePrecision().notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.jobType] })],
+);

@@ -17,31 +17,40 @@ export interface PollAck {
   status: "active" | "done" | "expired";
   nextPollAt: Date;
   intervalMs: number;
+  /** A new plan (offsets from the start, after nextPollAt); undefined keeps the stored one. */
+  planMs?: number[];
   /** The job as just fetched; undefined keeps the stored one. */
   job?: UpstreamJob;
   notFoundCount: number;
   errorCount: number;
   lastError: string | null;
-  /** 1 when an upstream request was made (0 for a release). */
+  /** 1 when an upstream request was made (0 for a release, which also gives the claimed poll back). */
   polled: 0 | 1;
   /** The event this poll produced for the job's watches, if any. */
   event?: { type: EventType; reason?: string };
   /** When the change was observed (the event's `timestamp`). */
   observedAt: Date;
+  /** A completion time to learn from: the job was seen running, then finished between the last two polls. */
+  observation?: { jobType: string; durationMs: number };
 }
 
 export interface DecideContext {
   now: Date;
   cadence: CadenceOptions;
   random: Random;
+  /** Plans the polls of a running job from now on (offsets from its start, ascending). */
+  plan: (poll: ClaimedPoll, jobType: string | undefined, elapsedMs: number) => number[];
 }
 
 /**
- * Pure: turns an upstream answer into the poll's next state. Errors of every kind keep the job watched
- * (backing off); only three 404s in a row end it, and a rejected key never does (a wrong key must not
- * expire everyone's watches).
+ * Pure: turns an upstream answer into the poll's next state, or into nothing to write. The claim already
+ * scheduled the next poll, so a job that is still in the same state costs no write at all. A status change
+ * (or the first sight of the job) plans its polls anew; errors of every kind keep the job watched, backing
+ * off; only three 404s in a row end it, and a rejected key never does (a wrong key must not expire
+ * everyone's watches).
+ * @returns the write-back, or undefined when nothing changed
  */
-export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: DecideContext): PollAck {
+export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: DecideContext): PollAck | undefined {
   const { now, cadence, random } = ctx;
   const base = {
     id: poll.id,
@@ -52,7 +61,7 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
     observedAt: now,
   };
   const after = (delayMs: number) => new Date(now.getTime() + delayMs);
-  const next = (factor?: number) => ({
+  const backoff = (factor?: number) => ({
     nextPollAt: after(jitteredDelayMs(poll.intervalMs, cadence, random)),
     intervalMs: growInterval(poll.intervalMs, cadence, factor),
   });
@@ -61,16 +70,45 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
     case "ok": {
       const { job } = result;
       const changed = job.status !== poll.emittedStatus;
+      const recovered = poll.errorCount > 0 || poll.notFoundCount > 0;
+      const jobType = typeof job.type === "string" ? job.type.slice(0, 100) : undefined;
+      const typeLearned = jobType !== undefined && poll.jobType === null;
+      if (!changed && !recovered && !typeLearned) return undefined;
       const event = changed ? eventForStatus(job.status) : undefined;
-      return {
+      const common = {
         ...base,
-        ...next(),
-        status: isTerminal(job.status) ? "done" : "active",
         job,
         notFoundCount: 0,
         errorCount: 0,
         lastError: null,
         ...(event ? { event: { type: event } } : {}),
+      };
+      if (isTerminal(job.status)) {
+        // Seen running before, so it finished between the last two polls: learn from the midpoint.
+        // Only completions: a cancel time or an early failure says nothing about how long the work takes.
+        const ranFor =
+          job.status === "completed" && poll.prevPolledAt && poll.emittedStatus !== null
+            ? (poll.prevPolledAt.getTime() + now.getTime()) / 2 - poll.startedAt.getTime()
+            : undefined;
+        return {
+          ...common,
+          status: "done",
+          nextPollAt: now,
+          intervalMs: poll.intervalMs,
+          ...(jobType && ranFor !== undefined && ranFor > 0 ? { observation: { jobType, durationMs: ranFor } } : {}),
+        };
+      }
+      const plan = ctx.plan(poll, jobType, now.getTime() - poll.startedAt.getTime());
+      const [first, ...rest] = plan;
+      const elapsedMs = now.getTime() - poll.startedAt.getTime();
+      return {
+        ...common,
+        status: "active",
+        nextPollAt: first === undefined ? backoff().nextPollAt : new Date(poll.startedAt.getTime() + first),
+        // The spacing the job is polled at now: an error backs off from it, and past the plan's end the claim
+        // grows it ×1.5 towards the maximum.
+        intervalMs: first === undefined ? cadence.maxIntervalMs : Math.max(cadence.minIntervalMs, Math.round(first - elapsedMs)),
+        planMs: rest,
       };
     }
     case "not_found": {
@@ -78,7 +116,7 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
       const expired = notFoundCount >= NOT_FOUND_LIMIT;
       return {
         ...base,
-        ...next(),
+        ...backoff(),
         status: expired ? "expired" : "active",
         notFoundCount,
         errorCount: poll.errorCount,
@@ -87,7 +125,7 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
       };
     }
     case "rate_limited": {
-      const { nextPollAt, intervalMs } = next();
+      const { nextPollAt, intervalMs } = backoff();
       const waitMs = Math.max(result.retryAfterMs ?? 0, nextPollAt.getTime() - now.getTime());
       return {
         ...base,
@@ -112,7 +150,7 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
     case "error":
       return {
         ...base,
-        ...next(ERROR_BACKOFF_FACTOR),
+        ...backoff(ERROR_BACKOFF_FACTOR),
         status: "active",
         notFoundCount: poll.notFoundCount,
         errorCount: poll.errorCount + 1,
@@ -122,8 +160,8 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
 }
 
 /**
- * Gives a claimed poll back untouched, due at `dueAt`: now on shutdown (the next claimer polls it at once),
- * a little later after a crash in the relay's own code (so a persistent bug cannot spin on one row).
+ * Gives a claimed poll back, due at `dueAt`: now on shutdown (the next claimer polls it at once), a little
+ * later after a crash in the relay's own code (so a persistent bug cannot spin on one row).
  */
 export function releasePoll(poll: ClaimedPoll, now: Date, dueAt: Date = now): PollAck {
   return {

@@ -1,55 +1,134 @@
 import { claimDuePolls, type ClaimedPoll } from "../db/queries/claim-due-polls.js";
+import { heartbeat } from "../db/queries/relay-heartbeat.js";
+import { loadJobTypeStats, saveJobTypeStats, statsKey } from "../db/queries/job-type-stats.js";
 import { recordPollResults } from "../db/queries/record-poll-results.js";
 import type { Deps } from "../deps.js";
+import { errorForLog } from "../errors.js";
 import { CRASH_RETRY_MS, createWorkerLoop, type WorkerLoop } from "../lib/worker-loop.js";
 import type { JobFetchResult } from "../upstream/client.js";
 import { decidePoll, releasePoll, type PollAck } from "./decide-poll.js";
+import { modelOf, observeDuration, type TypeStats } from "./duration-stats.js";
+import { backoffPlan, predictivePlan } from "./plan-polls.js";
+import { createUpstreamBudget } from "./upstream-budget.js";
+
+/** Learned job-type fits are re-read this often (other replicas learn too). */
+const STATS_REFRESH_MS = 30_000;
+/** Relays sharing an upstream budget say they are alive this often. */
+const HEARTBEAT_MS = 5_000;
 
 /**
- * The poller: claims due jobs from the database, fetches each from Rendley (at most POLL_CONCURRENCY at
- * once), and writes the outcomes back in batches, creating the callbacks of jobs that changed.
+ * The poller: claims due jobs from the database (each claim also schedules the job's next poll), fetches
+ * each from Rendley (at most POLL_CONCURRENCY at once), and writes back, in batches, only the polls that
+ * changed something, creating the callbacks of jobs that changed state. Polls are placed by predictive
+ * polling once a job type has history (see plan-polls.ts), else by plain backoff.
  * @param options.onDeliveriesCreated called after a write created deliveries (wakes the delivery worker)
  */
 export function createScheduler(deps: Deps, options: { workerId: string; onDeliveriesCreated?: () => void }): WorkerLoop {
   const { config, db, clock, random, upstream, upstreamHealth } = deps;
   const logger = deps.logger.child({ component: "scheduler" });
   const cadence = { minIntervalMs: config.pollMinIntervalMs, maxIntervalMs: config.pollMaxIntervalMs };
-  // A claim must outlive the slowest upstream answer, or a second process could poll the same job meanwhile.
-  const leaseMs = Math.max(config.leaseMs, config.upstreamTimeoutMs + 5_000);
+  const inFlight = new Set<string>();
+  let stats = new Map<string, TypeStats>();
+  let statsLoadedAt = -Infinity;
   let lastAuthLogAt = 0;
+  let relays = 1;
+  let heartbeatAt = -Infinity;
+  const budget = createUpstreamBudget({ maxRps: config.upstreamMaxRps, nowMs: () => clock.now().getTime(), share: () => relays });
 
-  return createWorkerLoop<ClaimedPoll, PollAck>({
+  /** With a budget, relays count each other so each takes its share. */
+  async function beat(): Promise<void> {
+    if (!budget.limited || clock.now().getTime() - heartbeatAt < HEARTBEAT_MS) return;
+    heartbeatAt = clock.now().getTime();
+    relays = await heartbeat(db, { workerId: options.workerId, now: clock.now(), ttlMs: 3 * HEARTBEAT_MS }).catch(() => relays);
+  }
+
+  async function refreshStats(): Promise<void> {
+    if (clock.now().getTime() - statsLoadedAt < STATS_REFRESH_MS) return;
+    statsLoadedAt = clock.now().getTime();
+    try {
+      stats = await loadJobTypeStats(db);
+    } catch (err) {
+      logger.warn({ err: errorForLog(err) }, "could not load learned job durations; planning with backoff");
+    }
+  }
+
+  function plan(poll: ClaimedPoll, jobType: string | undefined, elapsedMs: number): number[] {
+    const model = jobType ? modelOf(stats.get(statsKey(poll.tenantId, jobType))) : undefined;
+    return model ? predictivePlan(elapsedMs, model, cadence, random) : backoffPlan(elapsedMs, cadence, random);
+  }
+
+  async function learn(acks: readonly PollAck[]): Promise<void> {
+    const changed = new Map<string, { tenantId: string; jobType: string; stats: TypeStats }>();
+    for (const ack of acks) {
+      if (!ack.observation) continue;
+      const key = statsKey(ack.tenantId, ack.observation.jobType);
+      const next = observeDuration(stats.get(key), ack.observation.durationMs);
+      stats.set(key, next);
+      changed.set(key, { tenantId: ack.tenantId, jobType: ack.observation.jobType, stats: next });
+    }
+    await saveJobTypeStats(db, [...changed.values()], clock.now());
+  }
+
+  const loop = createWorkerLoop<ClaimedPoll, PollAck | undefined>({
     name: "scheduler",
     concurrency: config.pollConcurrency,
     logger,
-    claim: (limit) => claimDuePolls(db, { workerId: options.workerId, limit, now: clock.now(), leaseMs }),
+    async claim(limit) {
+      await Promise.all([refreshStats(), beat()]);
+      const allowed = budget.take(limit);
+      if (allowed === 0) return [];
+      // Under a budget that cannot cover everything due, poll the likeliest to have finished first.
+      const order = allowed < limit ? "likely" : "due";
+      return claimDuePolls(db, { workerId: options.workerId, limit: allowed, now: clock.now(), ...cadence, order });
+    },
     async process(poll, signal) {
-      const apiKey = await deps.tenantKeys.keyFor(poll.tenantId);
-      const result: JobFetchResult = apiKey
-        ? await upstream.getJob(poll.jobId, { apiKey, signal })
-        : { kind: "error", reason: "no_key", message: "the tenant has no Rendley API key" };
-      if (signal.aborted) return releasePoll(poll, clock.now());
-      if (result.kind === "unauthorized") {
-        upstreamHealth.recordRejected(poll.tenantId, result.statusCode);
-        if (Date.now() - lastAuthLogAt > 60_000) {
-          lastAuthLogAt = Date.now();
-          logger.error(
-            { statusCode: result.statusCode, jobId: poll.jobId, tenantId: poll.tenantId },
-            "Rendley rejected the tenant's API key (RENDLEY_API_KEY for the default tenant): polls keep backing off and no watch expires until the key is fixed",
-          );
+      // An answer slower than the interval: the earlier request of this job is still out, and will be fenced.
+      if (inFlight.has(poll.id)) return undefined;
+      inFlight.add(poll.id);
+      try {
+        const apiKey = await deps.tenantKeys.keyFor(poll.tenantId);
+        const result: JobFetchResult = apiKey
+          ? await upstream.getJob(poll.jobId, { apiKey, signal })
+          : { kind: "error", reason: "no_key", message: "the tenant has no Rendley API key" };
+        if (signal.aborted) return releasePoll(poll, clock.now());
+        if (result.kind === "unauthorized") {
+          upstreamHealth.recordRejected(poll.tenantId, result.statusCode);
+          if (Date.now() - lastAuthLogAt > 60_000) {
+            lastAuthLogAt = Date.now();
+            logger.error(
+              { statusCode: result.statusCode, jobId: poll.jobId, tenantId: poll.tenantId },
+              "Rendley rejected the tenant's API key (RENDLEY_API_KEY for the default tenant): polls keep backing off and no watch expires until the key is fixed",
+            );
+          }
+        } else if (result.kind !== "error") {
+          upstreamHealth.recordAccepted(poll.tenantId);
         }
-      } else if (result.kind !== "error") {
-        upstreamHealth.recordAccepted(poll.tenantId);
+        if (result.kind === "rate_limited") budget.onRateLimited();
+        const ack = decidePoll(poll, result, { now: clock.now(), cadence, random, plan });
+        if (ack?.event) logger.info({ jobId: poll.jobId, event: ack.event.type }, "job changed");
+        return ack;
+      } finally {
+        inFlight.delete(poll.id);
       }
-      const ack = decidePoll(poll, result, { now: clock.now(), cadence, random });
-      if (ack.event) logger.info({ jobId: poll.jobId, event: ack.event.type }, "job changed");
-      return ack;
     },
     onCrash: (poll) => releasePoll(poll, clock.now(), new Date(clock.now().getTime() + CRASH_RETRY_MS)),
-    async ack(acks) {
+    async ack(results) {
+      const acks = results.filter((a): a is PollAck => a !== undefined);
+      if (acks.length === 0) return;
       const summary = await recordPollResults(db, acks, { now: clock.now(), random });
       if (summary.fenced > 0) logger.warn({ fenced: summary.fenced }, "poll results dropped: a later claim owns them");
       if (summary.deliveriesCreated > 0) options.onDeliveriesCreated?.();
+      await learn(acks).catch((err: unknown) => logger.warn({ err: errorForLog(err) }, "could not store learned job durations"));
     },
   });
+  return {
+    ...loop,
+    get contiguousErrors() {
+      return loop.contiguousErrors;
+    },
+    start() {
+      statsLoadedAt = -Infinity; // a (re)started scheduler plans with the freshest learned fits
+      loop.start();
+    },
+  };
 }

@@ -2,13 +2,10 @@ import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cancelWatch } from "../../src/db/queries/cancel-watch.js";
 import { claimDueDeliveries, type ClaimedDelivery } from "../../src/db/queries/claim-due-deliveries.js";
-import { claimDuePolls } from "../../src/db/queries/claim-due-polls.js";
 import { recordDeliveryResults } from "../../src/db/queries/record-delivery-results.js";
-import { recordPollResults } from "../../src/db/queries/record-poll-results.js";
 import { redeliverWatch } from "../../src/db/queries/redeliver-watch.js";
 import { decideDelivery, releaseDelivery } from "../../src/delivery/backoff.js";
 import type { SendResult } from "../../src/delivery/send.js";
-import { decidePoll } from "../../src/scheduler/decide-poll.js";
 import { createStorageFixture, type StorageFixture } from "../support/storage.js";
 import { DRIVERS } from "../support/test-db.js";
 
@@ -30,19 +27,11 @@ describe.each(DRIVERS)("delivery storage on %s", (driver) => {
   /** Drives a job to `statuses` in turn through the real poll queries. */
   const jobGoes = async (jobId: string, ...statuses: string[]) => {
     for (const status of statuses) {
-      const polls = await claimDuePolls(f.db, { workerId: "s", limit: 100, now: f.clock.now(), leaseMs: 15_000 });
-      const p = polls.find((x) => x.jobId === jobId)!;
-      const ack = decidePoll(
-        p,
-        { kind: "ok", job: { id: jobId, status: status as "queued" } },
-        {
-          now: f.clock.now(),
-          cadence: { minIntervalMs: 1000, maxIntervalMs: 1000 },
-          random: f.random,
-        },
+      const polls = await f.claimPolls();
+      await f.settlePolls(polls, (p) =>
+        p.jobId === jobId ? { kind: "ok", job: { id: jobId, status: status as "queued" } } : undefined,
       );
-      await recordPollResults(f.db, [ack], { now: f.clock.now(), random: f.random });
-      f.clock.advance(1_000);
+      f.clock.advance(10_000);
     }
   };
   const claim = (workerId = "d1") => claimDueDeliveries(f.db, { workerId, limit: 100, now: f.clock.now(), leaseMs: 20_000 });

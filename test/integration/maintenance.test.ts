@@ -4,14 +4,11 @@ import type { Config } from "../../src/config.js";
 import type { Database } from "../../src/db/client.js";
 import { acquireLease, releaseLease } from "../../src/db/queries/acquire-lease.js";
 import { cancelWatch } from "../../src/db/queries/cancel-watch.js";
-import { claimDuePolls } from "../../src/db/queries/claim-due-polls.js";
 import { pruneFinished } from "../../src/db/queries/prune-finished.js";
-import { recordPollResults } from "../../src/db/queries/record-poll-results.js";
 import { ts } from "../../src/db/sql-values.js";
 import type { Deps } from "../../src/deps.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { createMaintenance, MAINTENANCE_LEASE } from "../../src/maintenance/maintenance.js";
-import { decidePoll, releasePoll } from "../../src/scheduler/decide-poll.js";
 import { captureLogs } from "../support/relay-harness.js";
 import { createStorageFixture, type StorageFixture } from "../support/storage.js";
 import { DRIVERS, openTestDb } from "../support/test-db.js";
@@ -37,14 +34,10 @@ describe.each(DRIVERS)("maintenance on %s", (driver) => {
 
   /** Polls the listed jobs once through the real queries, answering `completed`: their watches get their final delivery. */
   const complete = async (...jobIds: string[]) => {
-    const polls = await claimDuePolls(f.db, { workerId: "s", limit: 1000, now: f.clock.now(), leaseMs: 15_000 });
-    const ctx = { now: f.clock.now(), cadence: { minIntervalMs: 1000, maxIntervalMs: 1000 }, random: f.random };
-    const acks = polls.map((p) =>
-      jobIds.includes(p.jobId)
-        ? decidePoll(p, { kind: "ok", job: { id: p.jobId, status: "completed" } }, ctx)
-        : releasePoll(p, f.clock.now()),
+    const polls = await f.claimPolls();
+    await f.settlePolls(polls, (p) =>
+      jobIds.includes(p.jobId) ? { kind: "ok", job: { id: p.jobId, status: "completed" } } : undefined,
     );
-    await recordPollResults(f.db, acks, { now: f.clock.now(), random: f.random });
   };
   /** Sets a watch's status and updated_at (and its deliveries' status) the way time and the workers would. */
   const settle = async (watchId: string, status: string, updatedAt: Date, deliveryStatus?: string) => {

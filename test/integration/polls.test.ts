@@ -1,13 +1,10 @@
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { claimDuePolls, type ClaimedPoll } from "../../src/db/queries/claim-due-polls.js";
-import { recordPollResults } from "../../src/db/queries/record-poll-results.js";
 import { openTestDb, DRIVERS } from "../support/test-db.js";
-import { decidePoll } from "../../src/scheduler/decide-poll.js";
 import type { JobFetchResult } from "../../src/upstream/client.js";
 import { createStorageFixture, type StorageFixture } from "../support/storage.js";
 
-const cadence = { minIntervalMs: 1000, maxIntervalMs: 10_000 };
 const job = (id: string, status: string, extra: Record<string, unknown> = {}) =>
   ({ kind: "ok", job: { id, status, input_data: "{}", result_data: null, error: null, ...extra } }) as JobFetchResult;
 
@@ -20,13 +17,11 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
     await f?.close();
   });
 
-  const claim = (limit = 100, workerId = "w1") => claimDuePolls(f.db, { workerId, limit, now: f.clock.now(), leaseMs: 15_000 });
-  const ack = (polls: ClaimedPoll[], result: (p: ClaimedPoll) => JobFetchResult) =>
-    recordPollResults(
-      f.db,
-      polls.map((p) => decidePoll(p, result(p), { now: f.clock.now(), cadence, random: f.random })),
-      { now: f.clock.now(), random: f.random },
-    );
+  const claim = (limit = 100, workerId = "w1") => f.claimPolls({ limit, workerId });
+  const ack = (polls: ClaimedPoll[], result: (p: ClaimedPoll) => JobFetchResult) => f.settlePolls(polls, result);
+  const nextInMs = async () =>
+    (await f.rows<{ ms: number }>(sql`select (extract(epoch from next_poll_at) * 1000)::float8 as ms from polls`))[0]!.ms -
+    f.clock.now().getTime();
 
   it("shares one poll row between watches of one job, and claims only due active rows up to the limit", async () => {
     await f.watch("job_a");
@@ -57,22 +52,36 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
     f.clock.advance(100);
     const summary = await ack([p!], () => job("job_a", "queued"));
     expect(summary).toEqual({ written: 1, fenced: 0, deliveriesCreated: 0 });
-    const [row] = await f.rows<{
-      job_status: string;
-      interval_ms: number;
-      locked_by: string | null;
-      poll_count: number;
-      next_ms: number;
-    }>(
-      sql`select job_status, interval_ms, locked_by, poll_count, (extract(epoch from next_poll_at) * 1000)::float8 as next_ms from polls`,
+    const [row] = await f.rows<{ job_status: string; poll_count: number; plan: number[] }>(
+      sql`select job_status, poll_count, plan_ms as plan from polls`,
     );
-    expect(row).toMatchObject({ job_status: "queued", interval_ms: 1500, locked_by: null, poll_count: 1 });
-    const delay = row!.next_ms - f.clock.now().getTime();
-    expect(delay).toBeGreaterThanOrEqual(1000);
-    expect(delay).toBeLessThanOrEqual(1100);
+    // The first sight of the job planned its polls: 1 s, then ×1.5 towards 10 s, each ±10%, never under 1 s.
+    expect(row).toMatchObject({ job_status: "queued", poll_count: 1 });
+    const first = await nextInMs();
+    expect(first).toBeGreaterThanOrEqual(1000 - 100);
+    expect(first).toBeLessThanOrEqual(1100);
+    const gaps = [first + 100, ...row!.plan].map((at, i, all) => (i === 0 ? at : at - all[i - 1]!));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1000);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(10_000);
 
-    // A stale claim (its lease expired and someone else claimed) cannot overwrite the newer result.
-    f.clock.advance(2_000);
+    // The same state again: the claim already scheduled the next poll (the plan's next offset), nothing is written.
+    f.clock.advance(first);
+    const [again] = await claim();
+    expect(again).toMatchObject({ pollCount: 2 });
+    expect(await ack([again!], () => job("job_a", "queued"))).toEqual({ written: 0, fenced: 0, deliveriesCreated: 0 });
+    const [after] = await f.rows<{ plan: number[] }>(sql`select plan_ms as plan from polls`);
+    expect(after!.plan).toEqual(row!.plan.slice(1));
+    expect(await nextInMs()).toBe(row!.plan[0]! - (f.clock.now().getTime() - Date.UTC(2026, 0, 1, 12)));
+
+    // A claim far behind its plan skips the offsets already past rather than polling them in a burst.
+    f.clock.advance(60_000);
+    await claim();
+    expect(await nextInMs()).toBeGreaterThanOrEqual(1000);
+    const [late] = await f.rows<{ plan: number[] }>(sql`select plan_ms as plan from polls`);
+    expect(late!.plan.length).toBeLessThan(after!.plan.length - 3);
+
+    // A stale claim (its answer came after the next claim) cannot overwrite the newer result.
+    f.clock.advance(20_000);
     const [mine] = await claim();
     f.clock.advance(20_000);
     const [theirs] = await claim(10, "w2");
@@ -120,11 +129,11 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
     const w = await f.watch("job_a", { events: ["job.processing", "job.completed"] });
     let [p] = await claim();
     await ack([p!], () => job("job_a", "processing"));
-    f.clock.advance(2_000);
+    f.clock.advance(10_000);
     [p] = await claim();
     await ack([p!], () => job("job_a", "processing")); // unchanged: nothing new
     expect(await f.rows(sql`select event from deliveries`)).toEqual([{ event: "job.processing" }]);
-    f.clock.advance(2_000);
+    f.clock.advance(10_000);
     [p] = await claim();
     await ack([p!], () => job("job_a", "completed"));
     expect(await f.rows(sql`select event from deliveries order by rank`)).toEqual([
@@ -174,7 +183,13 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
       const claimAll = async (db: typeof f.db, workerId: string) => {
         const got: string[] = [];
         for (;;) {
-          const batch = await claimDuePolls(db, { workerId, limit: 50, now: f.clock.now(), leaseMs: 60_000 });
+          const batch = await claimDuePolls(db, {
+            workerId,
+            limit: 50,
+            now: f.clock.now(),
+            minIntervalMs: 1000,
+            maxIntervalMs: 10_000,
+          });
           if (batch.length === 0) return got;
           got.push(...batch.map((p) => p.id));
         }

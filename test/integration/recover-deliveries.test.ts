@@ -3,12 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/client.js";
 import { cancelWatch } from "../../src/db/queries/cancel-watch.js";
 import { claimDueDeliveries } from "../../src/db/queries/claim-due-deliveries.js";
-import { claimDuePolls } from "../../src/db/queries/claim-due-polls.js";
 import { createWatch } from "../../src/db/queries/create-watch.js";
-import { recordPollResults } from "../../src/db/queries/record-poll-results.js";
 import { recoverDeliveries } from "../../src/db/queries/recover-deliveries.js";
 import { toDate, ts } from "../../src/db/sql-values.js";
-import { decidePoll, releasePoll } from "../../src/scheduler/decide-poll.js";
 import { createStorageFixture, type StorageFixture } from "../support/storage.js";
 import { DRIVERS } from "../support/test-db.js";
 
@@ -25,12 +22,8 @@ describe.each(DRIVERS)("recovering failed deliveries on %s", (driver) => {
 
   /** Polls the listed jobs once through the real queries, answering `status` (others are released untouched). */
   const jobsGo = async (status: "processing" | "completed" | "failed", ...jobIds: string[]) => {
-    const polls = await claimDuePolls(f.db, { workerId: "s", limit: 1000, now: f.clock.now(), leaseMs: 15_000 });
-    const ctx = { now: f.clock.now(), cadence: { minIntervalMs: 1000, maxIntervalMs: 1000 }, random: f.random };
-    const acks = polls.map((p) =>
-      jobIds.includes(p.jobId) ? decidePoll(p, { kind: "ok", job: { id: p.jobId, status } }, ctx) : releasePoll(p, f.clock.now()),
-    );
-    await recordPollResults(f.db, acks, { now: f.clock.now(), random: f.random });
+    const polls = await f.claimPolls();
+    await f.settlePolls(polls, (p) => (jobIds.includes(p.jobId) ? { kind: "ok", job: { id: p.jobId, status } } : undefined));
   };
   /** Marks a watch's delivery of `event` failed with its last attempt at `at` (what the delivery worker writes). */
   const failedAt = async (watchId: string, at: Date, event = "job.completed") => {

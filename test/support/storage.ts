@@ -1,7 +1,12 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../../src/db/client.js";
 import { bootstrapDefaultTenant, DEFAULT_TENANT_ID } from "../../src/db/queries/bootstrap-tenant.js";
+import { claimDuePolls, type ClaimedPoll } from "../../src/db/queries/claim-due-polls.js";
 import { createWatch } from "../../src/db/queries/create-watch.js";
+import { recordPollResults, type PollWriteSummary } from "../../src/db/queries/record-poll-results.js";
+import { decidePoll, releasePoll } from "../../src/scheduler/decide-poll.js";
+import { backoffPlan } from "../../src/scheduler/plan-polls.js";
+import type { JobFetchResult } from "../../src/upstream/client.js";
 import type { JobEvent } from "../../src/delivery/events.js";
 import { createFakeClock, type FakeClock } from "../../src/lib/clock.js";
 import { createSeededRandom, type Random } from "../../src/lib/random.js";
@@ -20,6 +25,16 @@ export interface StorageFixture {
     jobId: string,
     options?: { events?: JobEvent[]; metadata?: Record<string, unknown> | null; url?: string },
   ): Promise<string>;
+  /** Claims due polls through the real query (cadence 1 s – 10 s). */
+  claimPolls(options?: { limit?: number; workerId?: string; maxIntervalMs?: number }): Promise<ClaimedPoll[]>;
+  /**
+   * Writes back polls the way the scheduler does (plain backoff plans): `answer` gives each claimed poll's
+   * upstream result, or undefined to release it untouched.
+   */
+  settlePolls(
+    polls: readonly ClaimedPoll[],
+    answer: (poll: ClaimedPoll) => JobFetchResult | undefined,
+  ): Promise<PollWriteSummary>;
   /** Rows of a table, for asserting what changed and what did not. */
   rows<T>(query: ReturnType<typeof sql>): Promise<T[]>;
   close(): Promise<void>;
@@ -50,6 +65,24 @@ export async function createStorageFixture(driver: DriverName): Promise<StorageF
         { now: clock.now(), random, pollMinIntervalMs: 1000 },
       );
       return watchId;
+    },
+    claimPolls: (o = {}) =>
+      claimDuePolls(db, {
+        workerId: o.workerId ?? "w1",
+        limit: o.limit ?? 1000,
+        now: clock.now(),
+        minIntervalMs: 1000,
+        maxIntervalMs: o.maxIntervalMs ?? 10_000,
+      }),
+    settlePolls(polls, answer) {
+      const cadence = { minIntervalMs: 1000, maxIntervalMs: 10_000 };
+      const plan = (_p: ClaimedPoll, _type: string | undefined, elapsedMs: number) => backoffPlan(elapsedMs, cadence, random);
+      const acks = polls.flatMap((p) => {
+        const result = answer(p);
+        const ack = result ? decidePoll(p, result, { now: clock.now(), cadence, random, plan }) : releasePoll(p, clock.now());
+        return ack ? [ack] : [];
+      });
+      return recordPollResults(db, acks, { now: clock.now(), random });
     },
     rows: (query) => db.rows(query),
     async close() {

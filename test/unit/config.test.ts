@@ -85,6 +85,7 @@ describe("loadConfig", () => {
           "requireHttps",
           "rateLimitRps",
           "rateLimitBurst",
+          "upstreamMaxRps",
         ].sort(),
       );
     });

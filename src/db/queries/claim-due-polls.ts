@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../client.js";
-import { ts } from "../sql-values.js";
+import { toDate, ts } from "../sql-values.js";
 
-/** A poll row leased to this process for one upstream request. */
+/** A poll row claimed by this process for one upstream request. */
 export interface ClaimedPoll {
   id: string;
   tenantId: string;
@@ -14,18 +14,44 @@ export interface ClaimedPoll {
   emittedStatus: string | null;
   notFoundCount: number;
   errorCount: number;
+  /** Polls of this job so far, this one included. */
+  pollCount: number;
+  startedAt: Date;
+  /** When the previous poll ran (null for the first). */
+  prevPolledAt: Date | null;
+  jobType: string | null;
 }
 
 /**
- * Leases up to `limit` due polls: `FOR UPDATE SKIP LOCKED` lets several relays claim side by side, and
- * moving `next_poll_at` to the end of the lease takes the rows out of the due range at once, so the next
- * claim never rescans them and a process that dies only delays them by the lease.
+ * Claims up to `limit` due polls and, in the same statement, schedules each one's next poll: the first
+ * offset of its plan still ahead (offsets already behind are dropped; one that is less than the minimum
+ * interval ahead is pushed back to it, so a claim that ran late delays the next poll rather than skipping it), or, past
+ * the plan, ×1.5 backoff to the maximum. A poll whose job did not change therefore needs no second write,
+ * and there is no lease to expire: a process that dies mid-poll only means the job is polled at its next
+ * planned time. `FOR UPDATE SKIP LOCKED` lets several relays claim side by side, and moving `next_poll_at`
+ * ahead takes the rows out of the due range at once, so no claim rescans them.
  */
 export async function claimDuePolls(
   db: Database,
-  options: { workerId: string; limit: number; now: Date; leaseMs: number },
+  options: {
+    workerId: string;
+    limit: number;
+    now: Date;
+    minIntervalMs: number;
+    maxIntervalMs: number;
+    /**
+     * `due` (default): oldest due first. `likely`: when the upstream budget cannot poll everything due, the
+     * jobs most likely to have finished first: those whose plan packs polls closest together (plans are dense
+     * where completion is likely), then the fresh ones.
+     */
+    order?: "due" | "likely";
+  },
 ): Promise<ClaimedPoll[]> {
-  const { workerId, limit, now, leaseMs } = options;
+  const { limit, now, minIntervalMs, maxIntervalMs } = options;
+  const order =
+    options.order === "likely"
+      ? sql`coalesce(started_at + plan_ms[1] * interval '1 millisecond' - next_poll_at, interval_ms * interval '1 millisecond'), next_poll_at`
+      : sql`next_poll_at`;
   const rows = await db.rows<{
     id: string;
     tenant_id: string;
@@ -35,21 +61,44 @@ export async function claimDuePolls(
     emitted_status: string | null;
     not_found_count: number;
     error_count: number;
+    poll_count: number;
+    started_at: Date | string;
+    prev_polled_at: Date | string | null;
+    job_type: string | null;
   }>(sql`
     with due as materialized (
       select id from polls
       where status = 'active' and next_poll_at <= ${ts(now)}
-      order by next_poll_at
+      order by ${order}
       limit ${limit}::int
       for update skip locked
+    ),
+    planned as (
+      select p.id,
+             (select min(o) from unnest(p.plan_ms) o
+              where p.started_at + o * interval '1 millisecond' > ${ts(now)}) as next_offset,
+             least(round(p.interval_ms * 1.5), ${maxIntervalMs}::int)::int as grown
+      from polls p join due on due.id = p.id
     )
     update polls p
-    set next_poll_at = ${ts(now)} + ${leaseMs}::int * interval '1 millisecond',
+    set next_poll_at = case
+          -- a late claim shifts the next planned poll rather than dropping it, keeping the 1 s floor
+          when planned.next_offset is not null then greatest(p.started_at + planned.next_offset * interval '1 millisecond',
+                                                             ${ts(now)} + ${minIntervalMs}::int * interval '1 millisecond')
+          -- past the plan: the interval with ±10% jitter (spreads jobs registered together), never under the floor
+          else ${ts(now)} + greatest(round(p.interval_ms * (0.9 + random() * 0.2)), ${minIntervalMs}::int) * interval '1 millisecond' end,
+        plan_ms = case
+          when planned.next_offset is null then '{}'::int[]
+          else array(select o from unnest(p.plan_ms) o where o > planned.next_offset order by o) end,
+        interval_ms = case when planned.next_offset is null then planned.grown else p.interval_ms end,
         claim_seq = p.claim_seq + 1,
-        locked_by = ${workerId}
-    from due
-    where p.id = due.id
-    returning p.id, p.tenant_id, p.job_id, p.claim_seq, p.interval_ms, p.emitted_status, p.not_found_count, p.error_count`);
+        poll_count = p.poll_count + 1,
+        prev_polled_at = p.last_polled_at,
+        last_polled_at = ${ts(now)}
+    from planned
+    where p.id = planned.id
+    returning p.id, p.tenant_id, p.job_id, p.claim_seq, p.interval_ms, p.emitted_status, p.not_found_count, p.error_count,
+              p.poll_count, p.started_at, p.prev_polled_at, p.job_type`);
   return rows.map((r) => ({
     id: r.id,
     tenantId: r.tenant_id,
@@ -59,5 +108,9 @@ export async function claimDuePolls(
     emittedStatus: r.emitted_status,
     notFoundCount: r.not_found_count,
     errorCount: r.error_count,
+    pollCount: r.poll_count,
+    startedAt: toDate(r.started_at)!,
+    prevPolledAt: toDate(r.prev_polled_at),
+    jobType: r.job_type,
   }));
 }

@@ -56,14 +56,16 @@ export async function createWatch(
         with before as (
           select status from polls where tenant_id = ${input.tenantId} and job_id = ${input.jobId}
         )
-        insert into polls (id, tenant_id, job_id, status, next_poll_at, interval_ms, created_at, updated_at)
+        insert into polls (id, tenant_id, job_id, status, next_poll_at, interval_ms, started_at, plan_ms, created_at, updated_at)
         values (${newId("pol", random, now.getTime())}, ${input.tenantId}, ${input.jobId}, 'active', ${ts(now)},
-                ${ctx.pollMinIntervalMs}::int, ${ts(now)}, ${ts(now)})
+                ${ctx.pollMinIntervalMs}::int, ${ts(now)}, '{}', ${ts(now)}, ${ts(now)})
         on conflict (tenant_id, job_id) do update set
           status = 'active',
           next_poll_at = case when polls.status = 'active' then polls.next_poll_at else excluded.next_poll_at end,
           interval_ms = case when polls.status = 'active' then polls.interval_ms else excluded.interval_ms end,
           not_found_count = case when polls.status = 'active' then polls.not_found_count else 0 end,
+          started_at = case when polls.status = 'active' then polls.started_at else excluded.started_at end,
+          plan_ms = case when polls.status = 'active' then polls.plan_ms else excluded.plan_ms end,
           -- A finished job read again must produce its event for the new watch.
           emitted_status = case when polls.status = 'active' then polls.emitted_status else null end,
           updated_at = excluded.updated_at

@@ -47,6 +47,8 @@ async function updatePolls(db: Database, executor: Executor, acks: readonly Poll
       set status = u.status,
           next_poll_at = u.next_poll_at,
           interval_ms = u.interval_ms,
+          plan_ms = coalesce(u.plan_ms, p.plan_ms),
+          job_type = coalesce(case when jsonb_typeof(u.job -> 'type') = 'string' then left(u.job ->> 'type', 100) end, p.job_type),
           job_status = coalesce(u.job ->> 'status', p.job_status),
           emitted_status = coalesce(u.job ->> 'status', p.emitted_status),
           job = coalesce(u.job, p.job),
@@ -54,7 +56,7 @@ async function updatePolls(db: Database, executor: Executor, acks: readonly Poll
           not_found_count = u.not_found_count,
           error_count = u.error_count,
           last_error = case when u.polled = 1 then u.last_error else p.last_error end,
-          poll_count = p.poll_count + u.polled,
+          poll_count = p.poll_count - (1 - u.polled), -- the claim counted the poll; a release gives it back
           locked_by = null,
           updated_at = ${ts(now)}
       from jsonb_to_recordset(${records(
@@ -65,12 +67,13 @@ async function updatePolls(db: Database, executor: Executor, acks: readonly Poll
           next_poll_at: a.nextPollAt.toISOString(),
           interval_ms: a.intervalMs,
           job: a.job ?? null,
+          plan_ms: a.planMs ?? null,
           not_found_count: a.notFoundCount,
           error_count: a.errorCount,
           last_error: a.lastError,
           polled: a.polled,
         })),
-      )}) as u(id text, claim_seq int, status text, next_poll_at timestamptz, interval_ms int, job jsonb,
+      )}) as u(id text, claim_seq int, status text, next_poll_at timestamptz, interval_ms int, job jsonb, plan_ms int[],
               not_found_count int, error_count int, last_error text, polled int)
       where p.id = u.id and p.claim_seq = u.claim_seq
       returning p.id`,
