@@ -20,6 +20,9 @@ export type ErrorCode =
   | "watch_active"
   | "nothing_to_redeliver"
   | "service_unavailable"
+  | "upstream_error"
+  | "upstream_timeout"
+  | "rendley_key_missing"
   | "internal_error";
 
 export interface ErrorDetail {

@@ -15,6 +15,7 @@ import { healthRoutes } from "./routes/health.js";
 import { originsRoutes } from "./routes/origins.js";
 import { signingSecretRoutes } from "./routes/signing-secret.js";
 import { watchesRoutes } from "./routes/watches.js";
+import { exportRoutes } from "./routes/export.js";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -71,6 +72,7 @@ export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => 
 
   app.route("/", healthRoutes(deps));
   app.route("/", watchesRoutes(deps, hooks));
+  app.route("/", exportRoutes(deps, hooks));
   app.route("/", signingSecretRoutes(deps, { onSigningSecretRotated: (tenantId) => hooks.onSigningSecretRotated?.(tenantId) }));
   app.route("/", originsRoutes(deps));
   app.route("/", deliveriesRoutes(deps, { onRedeliver: () => hooks.onRedeliver() }));

@@ -15,6 +15,11 @@ export type JobFetchResult =
 export type JobCancelResult =
   { kind: "canceled" } | { kind: "already_finished" } | { kind: "error"; message: string; statusCode?: number };
 
+/** What a `POST` came to: the answer as received (the caller interprets it), or no answer. */
+export type UpstreamPostResult =
+  | { kind: "answer"; statusCode: number; headers: Record<string, string | string[] | undefined>; text: string }
+  | { kind: "error"; reason: "timeout" | "network"; message: string };
+
 /** Every call names the Rendley key it uses: each tenant has its own. */
 export interface UpstreamClient {
   getJob(jobId: string, options: { apiKey: string; signal?: AbortSignal }): Promise<JobFetchResult>;
@@ -22,6 +27,8 @@ export interface UpstreamClient {
   cancelJob(jobId: string, options: { apiKey: string; signal?: AbortSignal }): Promise<JobCancelResult>;
   /** Checks a key with a cheap authorised call (`GET /v1/jobs?source_type=api`): accepted, rejected, or unknown (no answer). */
   probeKey(options: { apiKey: string }): Promise<"accepted" | "rejected" | "unknown">;
+  /** `POST` of a JSON body (e.g. `/v1/export`), sent once: never retried, since it may start billable work. */
+  post(path: string, body: string, options: { apiKey: string; signal?: AbortSignal }): Promise<UpstreamPostResult>;
 }
 
 const jobPath = (jobId: string) => `/v1/jobs/${encodeURIComponent(jobId)}`;
@@ -44,7 +51,7 @@ export function createUpstreamClient(options: {
 }): UpstreamClient {
   const { baseUrl, dispatcher, timeoutMs, clock, userAgent } = options;
 
-  async function call(method: "GET" | "DELETE", path: string, apiKey: string, signal?: AbortSignal) {
+  async function call(method: "GET" | "DELETE" | "POST", path: string, apiKey: string, signal?: AbortSignal, body?: string) {
     const timeout = AbortSignal.timeout(timeoutMs);
     const res = await request(`${baseUrl}${path}`, {
       method,
@@ -54,7 +61,9 @@ export function createUpstreamClient(options: {
         authorization: `Bearer ${apiKey}`,
         accept: "application/json",
         "user-agent": userAgent,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
       },
+      ...(body === undefined ? {} : { body }),
     });
     const { text } = await readBodyCapped(res.body, MAX_BODY_BYTES);
     return { statusCode: res.statusCode, headers: res.headers, text, timedOut: timeout.aborted };
@@ -119,5 +128,18 @@ export function createUpstreamClient(options: {
     }
   }
 
-  return { getJob, cancelJob, probeKey };
+  async function post(path: string, body: string, opts: { apiKey: string; signal?: AbortSignal }): Promise<UpstreamPostResult> {
+    try {
+      const res = await call("POST", path, opts.apiKey, opts.signal, body);
+      return { kind: "answer", statusCode: res.statusCode, headers: res.headers, text: res.text };
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      const timedOut = e.name === "TimeoutError" || (e.cause as Error | undefined)?.name === "TimeoutError";
+      return timedOut
+        ? { kind: "error", reason: "timeout", message: `no answer within ${timeoutMs} ms` }
+        : { kind: "error", reason: "network", message: e.code ?? e.message };
+    }
+  }
+
+  return { getJob, cancelJob, probeKey, post };
 }

@@ -64,6 +64,20 @@ export interface FakeRendley {
    * behaviour, and they do NOT advance the step script). Works for unknown ids too.
    */
   enqueue(id: string, ...responses: ScriptedResponse[]): void;
+  /**
+   * Queues one-shot responses for the next `POST /v1/export` call(s), consumed in order before normal
+   * behaviour (no job is created for them). E.g. `{ status: 402 }`, `{ status: 200, json: {} }`, `{ status: 200, delayMs: 5000 }`.
+   */
+  enqueueExport(...responses: ScriptedResponse[]): void;
+  /** Same for `POST /v1/export/cost` (normally `{"data": {"credits": 10}}`). */
+  enqueueCost(...responses: ScriptedResponse[]): void;
+  /**
+   * How jobs started by `POST /v1/export` behave (default type "export_video", steps queued → processing →
+   * completed, advancing one step per GET as for `addJob`).
+   */
+  setExportScript(script: { type?: string; steps: Array<JobStatus | FakeJobStep> }): void;
+  /** Requests with this method and path, in order (e.g. `calls("POST", "/v1/export")`). */
+  calls(method: string, path: string): RecordedRequest[];
   /** All requests received, in order. */
   readonly requests: readonly RecordedRequest[];
   /** Number of GET /v1/jobs/{id} requests for that id (whatever they were answered with). */
@@ -115,6 +129,8 @@ export async function startFakeRendley(options: { apiKey?: string } = {}): Promi
   const accounts = new Set([apiKey]);
   const jobs = new Map<string, JobRecord>();
   const scripted = new Map<string, ScriptedResponse[]>();
+  const scriptedPosts = new Map<string, ScriptedResponse[]>();
+  let exportScript: { type?: string; steps: Array<JobStatus | FakeJobStep> } = { steps: ["queued", "processing", "completed"] };
   const pollLog = new Map<string, number[]>();
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -242,16 +258,15 @@ export async function startFakeRendley(options: { apiKey?: string } = {}): Promi
       return json(res, 200, { data: list });
     }
 
-    if (path === "/v1/export" && method === "POST") {
+    if (method === "POST" && (path === "/v1/export" || path === "/v1/export/cost")) {
+      const next = scriptedPosts.get(path)?.shift();
+      if (next) return send(res, next);
       const input = parseObject(recorded.body);
       if (!input) return error(res, 400, "bad_request", "The request body must be a JSON object.");
+      if (path === "/v1/export/cost") return json(res, 200, { data: { credits: 10 } });
       const projectId = typeof input.project_id === "string" ? input.project_id : undefined;
-      const id = createJob({ steps: ["queued", "processing", "completed"], input, sourceId: projectId, apiKey: caller });
+      const id = createJob({ ...exportScript, input, sourceId: projectId, apiKey: caller });
       return json(res, 200, { data: { job_id: id } });
-    }
-
-    if (path === "/v1/export/cost" && method === "POST") {
-      return json(res, 200, { data: { credits: 10 } });
     }
 
     return error(res, 404, "not_found", `No route for ${method} ${path}.`);
@@ -299,6 +314,16 @@ export async function startFakeRendley(options: { apiKey?: string } = {}): Promi
     enqueue(id, ...responses) {
       scripted.set(id, [...(scripted.get(id) ?? []), ...responses]);
     },
+    enqueueExport(...responses) {
+      scriptedPosts.set("/v1/export", [...(scriptedPosts.get("/v1/export") ?? []), ...responses]);
+    },
+    enqueueCost(...responses) {
+      scriptedPosts.set("/v1/export/cost", [...(scriptedPosts.get("/v1/export/cost") ?? []), ...responses]);
+    },
+    setExportScript(script) {
+      exportScript = { ...script, steps: [...script.steps] };
+    },
+    calls: (method, path) => requests.filter((r) => r.method === method && r.path === path),
     get requests() {
       return requests;
     },
