@@ -4,6 +4,7 @@ import type { Deps } from "../deps.js";
 import { AppError } from "../errors.js";
 import { findTenantByKeyHash } from "../db/queries/find-tenant-by-api-key.js";
 import { VERSION } from "../version.js";
+import { dashboardRoutes } from "../dashboard/dashboard-routes.js";
 import { limitBody } from "./body-limit.js";
 import { createKeyAuth, requireAdminKey, type ApiEnv } from "./auth.js";
 import { rateLimit } from "./rate-limit.js";
@@ -76,6 +77,9 @@ export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => 
   app.route("/", signingSecretRoutes(deps, { onSigningSecretRotated: (tenantId) => hooks.onSigningSecretRotated?.(tenantId) }));
   app.route("/", originsRoutes(deps));
   app.route("/", deliveriesRoutes(deps, { onRedeliver: () => hooks.onRedeliver() }));
+  // HTML, behind its own session cookie; app.all keeps it out of the OpenAPI route list.
+  const dashboard = dashboardRoutes(deps, { onRedeliver: () => hooks.onRedeliver(), rateLimitNow: hooks.rateLimitNow });
+  app.all("/dashboard/*", (c) => dashboard.fetch(c.req.raw, c.env));
   if (adminAuth) {
     app.route(
       "/",

@@ -1,0 +1,146 @@
+import type { LatencyBucket } from "../db/queries/dashboard-latency.js";
+import type { DashboardWatchRow } from "../db/queries/dashboard-watch-list.js";
+import { JOB_EVENTS } from "../delivery/events.js";
+import { LatencyChart } from "./latency-chart.js";
+import { Badge, formatTime, Layout } from "./layout.js";
+
+export const WATCH_STATUSES = ["watching", "delivering", "delivered", "failed", "canceled", "expired"] as const;
+export const EVENT_FILTERS: readonly string[] = JOB_EVENTS;
+
+/** The list's filters as they appear in the query string. */
+export interface ListFilters {
+  q?: string | undefined;
+  status?: string | undefined;
+  event?: string | undefined;
+  /** Page size when not the default. */
+  limit?: number | undefined;
+}
+
+/** `/dashboard?…` with these filters (and a cursor): links keep the filters the page was opened with. */
+export function overviewHref(filters: ListFilters, cursor?: string): string {
+  const params = new URLSearchParams();
+  if (filters.q) params.set("q", filters.q);
+  if (filters.status) params.set("status", filters.status);
+  if (filters.event) params.set("event", filters.event);
+  if (filters.limit) params.set("limit", String(filters.limit));
+  if (cursor) params.set("cursor", cursor);
+  const query = params.toString();
+  return query ? `/dashboard?${query}` : "/dashboard";
+}
+
+export function OverviewPage(props: {
+  csrf: string;
+  counts: Record<string, number>;
+  filters: ListFilters;
+  rows: DashboardWatchRow[];
+  nextHref: string | undefined;
+  paged: boolean;
+  latency: LatencyBucket[];
+  now: Date;
+}) {
+  const { filters, counts } = props;
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  return (
+    <Layout title="Watches" csrf={props.csrf}>
+      <h1>Watches</h1>
+      <nav class="counters" aria-label="Watches by status">
+        <a class={`counter${filters.status ? "" : " on"}`} href={overviewHref({ ...filters, status: undefined })}>
+          <span class="muted">all</span>
+          <b data-testid="count-all">{total}</b>
+        </a>
+        {WATCH_STATUSES.map((status) => (
+          <a class={`counter${filters.status === status ? " on" : ""}`} href={overviewHref({ ...filters, status })}>
+            <Badge status={status} />
+            <b data-testid={`count-${status}`}>{counts[status] ?? 0}</b>
+          </a>
+        ))}
+      </nav>
+
+      <LatencyChart buckets={props.latency} now={props.now} />
+
+      <form class="filters" method="get" action="/dashboard" role="search">
+        <label>
+          Job id or watch id (prefix)
+          <input type="search" name="q" value={filters.q ?? ""} maxlength={128} placeholder="job_…" />
+        </label>
+        <label>
+          Status
+          <select name="status">
+            <option value="">any</option>
+            {WATCH_STATUSES.map((s) => (
+              <option value={s} selected={filters.status === s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Event
+          <select name="event">
+            <option value="">any</option>
+            {EVENT_FILTERS.map((e) => (
+              <option value={e} selected={filters.event === e}>
+                {e}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Filter</button>
+        {filters.q || filters.status || filters.event ? <a href="/dashboard">Clear</a> : null}
+      </form>
+
+      <table data-testid="watch-list">
+        <thead>
+          <tr>
+            <th>Watch</th>
+            <th>Job</th>
+            <th>Status</th>
+            <th>Job status</th>
+            <th>Events</th>
+            <th>Created</th>
+            <th>Last error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((w) => (
+            <tr data-watch-id={w.id}>
+              <td>
+                <a href={`/dashboard/watches/${encodeURIComponent(w.id)}`}>
+                  <code>{w.id}</code>
+                </a>
+              </td>
+              <td>
+                <code>{w.jobId}</code>
+                {w.jobType ? <div class="muted">{w.jobType}</div> : null}
+              </td>
+              <td>
+                <Badge status={w.status} />
+              </td>
+              <td>
+                <Badge status={w.jobStatus} />
+              </td>
+              <td class="muted">{w.events.join(", ")}</td>
+              <td class="muted">{formatTime(w.createdAt)}</td>
+              <td class="muted">{w.lastError ?? ""}</td>
+            </tr>
+          ))}
+          {props.rows.length === 0 ? (
+            <tr>
+              <td colspan={7} class="muted">
+                No watches match.
+              </td>
+            </tr>
+          ) : null}
+        </tbody>
+      </table>
+      <div class="pager">
+        {props.paged ? <a href={overviewHref(filters)}>« First page</a> : null}
+        {props.nextHref ? (
+          <a href={props.nextHref} rel="next">
+            Next page »
+          </a>
+        ) : null}
+      </div>
+    </Layout>
+  );
+}

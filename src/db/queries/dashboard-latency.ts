@@ -1,0 +1,49 @@
+import { sql } from "drizzle-orm";
+import type { Database } from "../client.js";
+import { ts } from "../sql-values.js";
+
+/** Notify latency of the deliveries acknowledged in one minute. */
+export interface LatencyBucket {
+  /** Start of the minute. */
+  at: Date;
+  count: number;
+  p50Ms: number;
+  p95Ms: number;
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * Notify latency (event created when the poll saw the new job status → receiver acknowledged it) of a
+ * tenant's deliveries acknowledged in the hour before `now`, per minute, p50 and p95 computed in SQL.
+ * The window is a plain range on delivered_at (no function of the column), so an index on
+ * (tenant_id, delivered_at) serves it when present. Redelivered events (a later series of attempts) are
+ * left out: their latency measures the operator, not the relay.
+ * @returns only minutes with at least one acknowledgement, oldest first
+ */
+export async function notifyLatencyByMinute(
+  db: Database,
+  options: { tenantId: string; now: Date; windowMs?: number },
+): Promise<LatencyBucket[]> {
+  const windowMs = options.windowMs ?? 60 * MINUTE_MS;
+  // Whole minutes, so a bucket means the same minute from one page load to the next.
+  const end = new Date(Math.ceil(options.now.getTime() / MINUTE_MS) * MINUTE_MS);
+  const start = new Date(end.getTime() - windowMs);
+  const rows = await db.rows<{ bucket: number; n: number | string; p50: number | string; p95: number | string }>(sql`
+    select floor(extract(epoch from (delivered_at - ${ts(start)})) / 60)::int as bucket,
+           count(*) as n,
+           percentile_cont(0.5) within group (order by extract(epoch from (delivered_at - created_at)) * 1000) as p50,
+           percentile_cont(0.95) within group (order by extract(epoch from (delivered_at - created_at)) * 1000) as p95
+    from deliveries
+    where tenant_id = ${options.tenantId} and status = 'delivered'
+      and delivered_at >= ${ts(start)} and delivered_at < ${ts(end)}
+      and series_attempts = total_attempts
+    group by 1
+    order by 1`);
+  return rows.map((r) => ({
+    at: new Date(start.getTime() + r.bucket * MINUTE_MS),
+    count: Number(r.n),
+    p50Ms: Math.max(0, Math.round(Number(r.p50))),
+    p95Ms: Math.max(0, Math.round(Number(r.p95))),
+  }));
+}
