@@ -1,0 +1,73 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { newSecret, signedCallback } from "./signed-callback.js";
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const TSC = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+  exports: Record<string, string | { types: string; import: string }>;
+  files: string[];
+  scripts: Record<string, string>;
+};
+
+// Inside the repository (gitignored .tmp/), so the built files resolve standardwebhooks from node_modules like a consumer's would.
+mkdirSync(join(ROOT, ".tmp"), { recursive: true });
+const outDir = mkdtempSync(join(ROOT, ".tmp", "build-"));
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+/** Runs an ES module in a plain `node` (no tsx, no loader), as a consumer on Node 20 would. */
+async function node(script: string, args: string[]): Promise<unknown> {
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script, ...args], { cwd: ROOT, timeout: 15_000 });
+  return JSON.parse(stdout);
+}
+
+describe("package build (npm run build → dist/)", () => {
+  it("compiles the client and the receiver, and every export resolves to an emitted file", { timeout: 90_000 }, async () => {
+    expect(pkg.scripts.build).toBe("tsc -p tsconfig.build.json");
+    expect(pkg.scripts.prepare).toBeUndefined();
+    expect(pkg.files).toContain("dist");
+    await run(process.execPath, [TSC, "-p", "tsconfig.build.json", "--outDir", outDir], { cwd: ROOT, timeout: 80_000 });
+    const targets = Object.entries(pkg.exports).filter(([name]) => name !== "./package.json");
+    expect(targets.map(([name]) => name).sort()).toEqual([".", "./client", "./receiver"]);
+    for (const [name, target] of targets) {
+      expect(typeof target, name).toBe("object");
+      for (const file of Object.values(target as Record<string, string>)) {
+        expect(file.startsWith("./dist/"), `${name} → ${file}`).toBe(true);
+        expect(existsSync(join(outDir, file.slice("./dist/".length))), `${name} → ${file}`).toBe(true);
+      }
+    }
+  });
+
+  it(
+    "plain node imports verifyCallback from the built receiver and verifies the relay's signature",
+    { timeout: 30_000 },
+    async () => {
+      const secret = newSecret();
+      const { body, headers } = signedCallback([newSecret(), secret]);
+      const script = `
+      const { verifyCallback, CallbackVerificationError } = await import(${JSON.stringify(pathToFileURL(join(outDir, "receiver/index.js")).href)});
+      const { createRelayClient, RelayError } = await import(${JSON.stringify(pathToFileURL(join(outDir, "client/index.js")).href)});
+      const [body, headers, secret] = process.argv.slice(1).map((a) => JSON.parse(a));
+      const event = verifyCallback(body, headers, secret);
+      let refused;
+      try { verifyCallback(body.replace("ord_42", "ord_7"), headers, secret); } catch (err) {
+        refused = { code: err.code, status: err.status, typed: err instanceof CallbackVerificationError };
+      }
+      console.log(JSON.stringify({ event, refused, client: typeof createRelayClient, relayError: typeof RelayError }));
+    `;
+      const out = await node(script, [JSON.stringify(body), JSON.stringify(headers), JSON.stringify(secret)]);
+      expect(out).toEqual({
+        event: JSON.parse(body),
+        refused: { code: "bad_signature", status: 401, typed: true },
+        client: "function",
+        relayError: "function",
+      });
+    },
+  );
+});
