@@ -66,6 +66,10 @@ export interface Config {
   readonly leaseMs: number;
   /** LOG_LEVEL (default info): trace, debug, info, warn, error, fatal or silent. */
   readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+  /** LOG_FORMAT (default unset: pretty on a terminal, JSON otherwise): `json` or `pretty` to choose. */
+  readonly logFormat: "json" | "pretty" | undefined;
+  /** RELAY_METRICS_TOKEN: bearer token GET /metrics requires; unset leaves /metrics open (it carries no secrets). */
+  readonly metricsToken: string | undefined;
 }
 
 const DEFAULTS = {
@@ -173,6 +177,11 @@ const schema = z.object({
   UPSTREAM_TIMEOUT_MS: int(100, 300_000),
   LEASE_MS: int(1000),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+  LOG_FORMAT: z.enum(["json", "pretty"], { error: "must be json or pretty" }).optional(),
+  RELAY_METRICS_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,256}$/, "must be 16 to 256 printable characters without spaces (e.g. `openssl rand -hex 24`)")
+    .optional(),
   RELAY_ADMIN_KEY: z
     .string()
     .regex(/^[\x21-\x7e]{24,256}$/, "must be 24 to 256 printable characters without spaces (e.g. `openssl rand -base64 32`)")
@@ -228,6 +237,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     "RELAY_ADMIN_KEY",
     "RELAY_ENCRYPTION_KEY",
     "UPSTREAM_MAX_RPS",
+    "LOG_FORMAT",
+    "RELAY_METRICS_TOKEN",
   ]) {
     const value = env[key];
     if (value !== undefined && value.trim() !== "") input[key] = value.trim();
@@ -272,6 +283,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     leaseMs: e.LEASE_MS,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    metricsToken: e.RELAY_METRICS_TOKEN,
     adminKey: e.RELAY_ADMIN_KEY,
     encryptionKey: e.RELAY_ENCRYPTION_KEY,
     requireHttps: e.RELAY_REQUIRE_HTTPS,

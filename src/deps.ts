@@ -8,6 +8,9 @@ import { systemRandom, type Random } from "./lib/random.js";
 import { createUpstreamHealth, type UpstreamHealth } from "./scheduler/upstream-health.js";
 import { systemResolver, type Resolver } from "./security/callback-url.js";
 import { createSecretBox, type SecretBox } from "./security/secret-box.js";
+import { instrumentUpstream } from "./metrics/instrument-upstream.js";
+import { loadMetricsSnapshot } from "./metrics/load-metrics-snapshot.js";
+import { createRelayMetrics, type RelayMetrics } from "./metrics/relay-metrics.js";
 import { createUpstreamClient, type UpstreamClient } from "./upstream/client.js";
 import { createTenantKeys, type TenantKeys } from "./upstream/tenant-keys.js";
 import { USER_AGENT } from "./version.js";
@@ -29,6 +32,8 @@ export interface Deps {
   readonly tenantKeys: TenantKeys;
   /** Encrypts secrets at rest; undefined without RELAY_ENCRYPTION_KEY. */
   readonly secretBox: SecretBox | undefined;
+  /** Prometheus metrics of this relay (its own registry): the scheduler and the worker record, GET /metrics reads. */
+  readonly metrics: RelayMetrics;
   /** Closes the HTTP pools. */
   close(): Promise<void>;
 }
@@ -40,12 +45,14 @@ export interface DepsOverrides {
   resolver?: Resolver;
   callbackDispatcher?: Dispatcher;
   upstreamDispatcher?: Dispatcher;
+  metrics?: RelayMetrics;
 }
 
 export function createDeps(config: Config, db: Database, logger: Logger, overrides: DepsOverrides = {}): Deps {
   const clock = overrides.clock ?? systemClock;
   const secretBox = config.encryptionKey ? createSecretBox(config.encryptionKey) : undefined;
   const resolver = overrides.resolver ?? systemResolver;
+  const metrics = overrides.metrics ?? createRelayMetrics({ loadSnapshot: () => loadMetricsSnapshot(db, clock.now()) });
   const upstreamDispatcher =
     overrides.upstreamDispatcher ??
     new Agent({ keepAliveTimeout: 30_000, connections: config.pollConcurrency, connect: { timeout: config.upstreamTimeoutMs } });
@@ -68,13 +75,17 @@ export function createDeps(config: Config, db: Database, logger: Logger, overrid
     tenantKeys: createTenantKeys({ db, clock, box: secretBox, envKey: config.rendleyApiKey, logger }),
     upstreamHealth: createUpstreamHealth(),
     callbackDispatcher,
-    upstream: createUpstreamClient({
-      baseUrl: config.rendleyApiUrl,
-      dispatcher: upstreamDispatcher,
-      timeoutMs: config.upstreamTimeoutMs,
-      clock,
-      userAgent: USER_AGENT,
-    }),
+    metrics,
+    upstream: instrumentUpstream(
+      createUpstreamClient({
+        baseUrl: config.rendleyApiUrl,
+        dispatcher: upstreamDispatcher,
+        timeoutMs: config.upstreamTimeoutMs,
+        clock,
+        userAgent: USER_AGENT,
+      }),
+      metrics,
+    ),
     async close() {
       await Promise.allSettled([
         overrides.upstreamDispatcher ? undefined : upstreamDispatcher.close(),

@@ -1,5 +1,4 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { requestId } from "hono/request-id";
 import type { Deps } from "../deps.js";
 import { AppError } from "../errors.js";
 import { findTenantByKeyHash } from "../db/queries/find-tenant-by-api-key.js";
@@ -8,11 +7,13 @@ import { dashboardRoutes } from "../dashboard/dashboard-routes.js";
 import { limitBody } from "./body-limit.js";
 import { createKeyAuth, requireAdminKey, type ApiEnv } from "./auth.js";
 import { rateLimit } from "./rate-limit.js";
+import { requestId } from "./request-id.js";
 import { rejectUnstorableText } from "./storable-text.js";
 import { adminRoutes } from "./routes/admin.js";
 import { createErrorHandler, errorBody } from "./errors.js";
 import { deliveriesRoutes } from "./routes/deliveries.js";
 import { healthRoutes } from "./routes/health.js";
+import { metricsRoutes } from "./routes/metrics.js";
 import { originsRoutes } from "./routes/origins.js";
 import { signingSecretRoutes } from "./routes/signing-secret.js";
 import { watchesRoutes } from "./routes/watches.js";
@@ -39,21 +40,7 @@ export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => 
   const logger = deps.logger.child({ component: "api" });
   const app = new OpenAPIHono<ApiEnv>();
 
-  app.use(requestId({ limitLength: 64 }));
-  app.use(async (c, next) => {
-    const started = performance.now();
-    await next();
-    logger.info(
-      {
-        requestId: c.get("requestId"),
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        ms: Math.round(performance.now() - started),
-      },
-      "request",
-    );
-  });
+  app.use(requestId(logger)); // x-request-id, one log line per request, the id on every line logged meanwhile
   app.onError(createErrorHandler(logger));
   app.notFound((c) => c.json(errorBody("not_found", `no route ${c.req.method} ${c.req.path}`), 404));
 
@@ -72,6 +59,7 @@ export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => 
   app.use("/v1/*", rateLimit({ rps: deps.config.rateLimitRps, burst: deps.config.rateLimitBurst, now: hooks.rateLimitNow }));
 
   app.route("/", healthRoutes(deps));
+  app.route("/", metricsRoutes(deps)); // outside /v1: no API key, no rate limit (RELAY_METRICS_TOKEN guards it)
   app.route("/", watchesRoutes(deps, hooks));
   app.route("/", exportRoutes(deps, hooks));
   app.route("/", signingSecretRoutes(deps, { onSigningSecretRotated: (tenantId) => hooks.onSigningSecretRotated?.(tenantId) }));

@@ -28,7 +28,11 @@ export async function runServe(env: Record<string, string | undefined>, io: { st
     }
     throw err;
   }
-  const logger = createLogger({ level: config.logLevel });
+  // JSON lines for collectors; colour lines for a person at a terminal (LOG_FORMAT overrides either way).
+  const logger = createLogger({
+    level: config.logLevel,
+    pretty: (config.logFormat ?? (process.stdout.isTTY ? "pretty" : "json")) === "pretty",
+  });
   const abortStart = new AbortController();
   let relay: Awaited<ReturnType<typeof startRelay>> | undefined;
   let stopping = false;

@@ -139,6 +139,11 @@ export function createOriginGate(options: { perOriginConcurrency: number; thresh
       if (probe || b.consecutiveFailures >= options.threshold) open(b, now);
     },
 
+    /** Every breaker's origin and state, read by the metrics at scrape time. */
+    states(): { origin: string; state: BreakerState }[] {
+      return [...breakers.values()].map(({ origin, state }) => ({ origin, state }));
+    },
+
     /** Breakers that changed since the last call (to persist), and the ones that opened (to defer their deliveries). */
     takeChanges(): { changed: OriginSnapshot[]; opened: OriginSnapshot[] } {
       const changed = [...dirty].flatMap((key) => {

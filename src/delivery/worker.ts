@@ -38,6 +38,7 @@ export function createDeliveryWorker(deps: Deps, options: { workerId: string }):
     threshold: config.breakerThreshold,
     cooldownMs: config.breakerCooldownMs,
   });
+  deps.metrics.observeBreakers(() => gate.states());
 
   async function secretsFor(tenantId: string): Promise<string[]> {
     const cached = secretCache.get(tenantId);
@@ -127,6 +128,7 @@ export function createDeliveryWorker(deps: Deps, options: { workerId: string }):
           random,
         });
         if (refreshed && ack.kind !== "release") ack.refreshed = refreshed;
+        deps.metrics.deliveryAttempted(d, result, ack, clock.now());
         health = result.aborted || result.error === "blocked" ? "neutral" : result.ok ? "success" : "failure";
         if (ack.kind === "failed") {
           logger.warn({ deliveryId: d.id, watchId: d.watchId, origin: d.origin, reason: ack.lastError }, "delivery failed");

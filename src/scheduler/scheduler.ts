@@ -79,7 +79,9 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
       if (allowed === 0) return [];
       // Under a budget that cannot cover everything due, poll the likeliest to have finished first.
       const order = allowed < limit ? "likely" : "due";
-      return claimDuePolls(db, { workerId: options.workerId, limit: allowed, now: clock.now(), ...cadence, order });
+      const polls = await claimDuePolls(db, { workerId: options.workerId, limit: allowed, now: clock.now(), ...cadence, order });
+      deps.metrics.pollsClaimed(polls, clock.now());
+      return polls;
     },
     async process(poll, signal) {
       // An answer slower than the interval: the earlier request of this job is still out, and will be fenced.
@@ -105,6 +107,7 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
         }
         if (result.kind === "rate_limited") budget.onRateLimited();
         const ack = decidePoll(poll, result, { now: clock.now(), cadence, random, plan });
+        deps.metrics.pollFinished(result, ack);
         if (ack?.event) logger.info({ jobId: poll.jobId, event: ack.event.type }, "job changed");
         return ack;
       } finally {

@@ -49,6 +49,8 @@ describe("loadConfig", () => {
       ["upstreamTimeoutMs", 10_000],
       ["leaseMs", 15_000],
       ["logLevel", "info"],
+      ["logFormat", undefined],
+      ["metricsToken", undefined],
     ])("%s defaults to %j", (key, expected) => {
       expect(config[key]).toStrictEqual(expected);
     });
@@ -80,6 +82,8 @@ describe("loadConfig", () => {
           "upstreamTimeoutMs",
           "leaseMs",
           "logLevel",
+          "logFormat",
+          "metricsToken",
           "adminKey",
           "encryptionKey",
           "requireHttps",
@@ -140,6 +144,9 @@ describe("loadConfig", () => {
       ["DELIVERY_RETRY_SCHEDULE", { DELIVERY_RETRY_SCHEDULE: "250ms,1s,1m" }, "deliveryRetryScheduleMs", [250, 1000, 60_000]],
       ["DELIVERY_RETRY_SCHEDULE none", { DELIVERY_RETRY_SCHEDULE: "none" }, "deliveryRetryScheduleMs", []],
       ["LOG_LEVEL", { LOG_LEVEL: "silent" }, "logLevel", "silent"],
+      ["LOG_FORMAT json", { LOG_FORMAT: "json" }, "logFormat", "json"],
+      ["LOG_FORMAT pretty", { LOG_FORMAT: "pretty" }, "logFormat", "pretty"],
+      ["RELAY_METRICS_TOKEN", { RELAY_METRICS_TOKEN: "m".repeat(16) }, "metricsToken", "m".repeat(16)],
       ["RELAY_API_KEY 16 chars", { RELAY_API_KEY: "a".repeat(16) }, "relayApiKey", "a".repeat(16)],
       ["RELAY_API_KEY 256 chars", { RELAY_API_KEY: "b".repeat(256) }, "relayApiKey", "b".repeat(256)],
       ["RELAY_SIGNING_SECRET 24 bytes", { RELAY_SIGNING_SECRET: secretOf(24) }, "signingSecret", secretOf(24)],
@@ -173,6 +180,8 @@ describe("loadConfig", () => {
         [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000, 86_400_000],
       ],
       ["LOG_LEVEL", "logLevel", "info"],
+      ["LOG_FORMAT", "logFormat", undefined],
+      ["RELAY_METRICS_TOKEN", "metricsToken", undefined],
     ])("%s", (name, key, expected) => {
       expect(loadConfig({ ...REQUIRED, [name]: "" })[key]).toStrictEqual(expected);
       expect(loadConfig({ ...REQUIRED, [name]: "   " })[key]).toStrictEqual(expected);
@@ -235,6 +244,9 @@ describe("loadConfig", () => {
       ["RELAY_SIGNING_SECRET 16 bytes", { RELAY_SIGNING_SECRET: secretOf(16) }, "RELAY_SIGNING_SECRET", "decodes to 16 bytes"],
       ["RELAY_SIGNING_SECRET 65 bytes", { RELAY_SIGNING_SECRET: secretOf(65) }, "RELAY_SIGNING_SECRET", "decodes to 65 bytes"],
       ["LOG_LEVEL loud", { LOG_LEVEL: "loud" }, "LOG_LEVEL", "silent"],
+      ["LOG_FORMAT text", { LOG_FORMAT: "text" }, "LOG_FORMAT", "must be json or pretty"],
+      ["RELAY_METRICS_TOKEN 15 chars", { RELAY_METRICS_TOKEN: "m".repeat(15) }, "RELAY_METRICS_TOKEN", "16 to 256 printable"],
+      ["RELAY_METRICS_TOKEN with a space", { RELAY_METRICS_TOKEN: "abcdefgh ijklmnop" }, "RELAY_METRICS_TOKEN", "without spaces"],
     ])("%s", (_label, env, variable, fragment) => {
       const problems = problemsOf({ ...REQUIRED, ...env });
       expect(problems).toHaveLength(1);

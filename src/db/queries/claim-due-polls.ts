@@ -20,6 +20,8 @@ export interface ClaimedPoll {
   /** When the previous poll ran (null for the first). */
   prevPolledAt: Date | null;
   jobType: string | null;
+  /** When the poll fell due (next_poll_at before this claim moved it): the claim's lateness is measured from it. */
+  dueAt?: Date;
 }
 
 /**
@@ -65,6 +67,7 @@ export async function claimDuePolls(
     started_at: Date | string;
     prev_polled_at: Date | string | null;
     job_type: string | null;
+    due_at: Date | string;
   }>(sql`
     with due as materialized (
       select id from polls
@@ -77,7 +80,8 @@ export async function claimDuePolls(
       select p.id,
              (select min(o) from unnest(p.plan_ms) o
               where p.started_at + o * interval '1 millisecond' > ${ts(now)}) as next_offset,
-             least(round(p.interval_ms * 1.5), ${maxIntervalMs}::int)::int as grown
+             least(round(p.interval_ms * 1.5), ${maxIntervalMs}::int)::int as grown,
+             p.next_poll_at as due_at
       from polls p join due on due.id = p.id
     )
     update polls p
@@ -98,7 +102,7 @@ export async function claimDuePolls(
     from planned
     where p.id = planned.id
     returning p.id, p.tenant_id, p.job_id, p.claim_seq, p.interval_ms, p.emitted_status, p.not_found_count, p.error_count,
-              p.poll_count, p.started_at, p.prev_polled_at, p.job_type`);
+              p.poll_count, p.started_at, p.prev_polled_at, p.job_type, planned.due_at`);
   return rows.map((r) => ({
     id: r.id,
     tenantId: r.tenant_id,
@@ -112,5 +116,6 @@ export async function claimDuePolls(
     startedAt: toDate(r.started_at)!,
     prevPolledAt: toDate(r.prev_polled_at),
     jobType: r.job_type,
+    dueAt: toDate(r.due_at)!,
   }));
 }
