@@ -33,6 +33,31 @@ export interface DbOptions {
   loadDataDir?: Blob;
 }
 
+/** Every open postgres.js pool of this process, by the function that replaces it. */
+const livePools = new Set<() => void>();
+
+/**
+ * postgres.js 3.4.9 can throw from a `setImmediate` when a connection died with a write still buffered
+ * (`socket.write` on null in `nextWrite`: porsager/postgres#1066, #1154, #1208; fixes #1168/#1176 unreleased).
+ * No caller can catch it, and the connection is left unable to flush. The entry point (main.ts) survives this
+ * one error and replaces every pool with `recyclePostgresPools`.
+ */
+export function isDriverWriteBug(err: unknown): boolean {
+  const stack = err instanceof Error ? (err.stack ?? "") : "";
+  return (
+    err instanceof TypeError &&
+    err.message.includes("reading 'write'") &&
+    /postgres[\\/]src[\\/]connection\.js/.test(stack) &&
+    stack.includes("nextWrite")
+  );
+}
+
+/** Replaces every postgres.js pool with a fresh one (in-flight queries on the old pools fail and are retried by their loops). */
+export function recyclePostgresPools(): number {
+  for (const recycle of livePools) recycle();
+  return livePools.size;
+}
+
 async function rowsOf<T>(executor: Executor, query: SQL): Promise<T[]> {
   const result = (await executor.execute(query)) as unknown;
   // postgres.js answers an array of rows, PGlite `{ rows }`.
@@ -42,22 +67,37 @@ async function rowsOf<T>(executor: Executor, query: SQL): Promise<T[]> {
 /** Opens Postgres when a URL is given, otherwise embedded PGlite (locked to this process). */
 export async function createDb(options: DbOptions): Promise<Database> {
   if (options.databaseUrl) {
-    const client = postgres(options.databaseUrl, {
-      max: options.maxConnections ?? 10,
-      onnotice: () => {},
-      connection: {
-        application_name: "rendley-relay",
-        // A transaction left open (a bug, a stalled process) must not hold row locks and bloat the hot tables.
-        idle_in_transaction_session_timeout: 10_000,
-      },
-    });
-    const orm = drizzlePostgres({ client, schema, casing: "snake_case" }) as unknown as Orm;
+    const url = options.databaseUrl;
+    const open = () => {
+      const client = postgres(url, {
+        max: options.maxConnections ?? 10,
+        onnotice: () => {},
+        connection: {
+          application_name: "rendley-relay",
+          // A transaction left open (a bug, a stalled process) must not hold row locks and bloat the hot tables.
+          idle_in_transaction_session_timeout: 10_000,
+        },
+      });
+      return { client, orm: drizzlePostgres({ client, schema, casing: "snake_case" }) as unknown as Orm };
+    };
+    let current = open();
+    const recycle = () => {
+      const old = current;
+      current = open();
+      void old.client.end({ timeout: 1 }).catch(() => {});
+    };
+    livePools.add(recycle);
     return {
       kind: "postgres",
-      orm,
-      url: options.databaseUrl,
-      rows: (query, executor = orm) => rowsOf(executor, query),
-      close: () => client.end({ timeout: 5 }),
+      get orm() {
+        return current.orm;
+      },
+      url,
+      rows: (query, executor) => rowsOf(executor ?? current.orm, query),
+      close: () => {
+        livePools.delete(recycle);
+        return current.client.end({ timeout: 5 });
+      },
     };
   }
 

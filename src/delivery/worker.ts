@@ -1,4 +1,4 @@
-import { claimDueDeliveries, type ClaimedDelivery } from "../db/queries/claim-due-deliveries.js";
+import { claimDueDeliveries, clockDrivesDatabase, type ClaimedDelivery } from "../db/queries/claim-due-deliveries.js";
 import { deferOriginDeliveries, saveOriginStates } from "../db/queries/origin-states.js";
 import { recordDeliveryResults } from "../db/queries/record-delivery-results.js";
 import { activeSigningSecrets } from "../db/queries/signing-secrets.js";
@@ -105,7 +105,7 @@ export function createDeliveryWorker(deps: Deps, options: { workerId: string }):
       claimDueDeliveries(db, {
         workerId: options.workerId,
         limit,
-        now: clock.now(),
+        now: clockDrivesDatabase(clock) ? clock.now() : undefined, // leases run on the database's clock
         leaseMs,
         skipOrigins: gate.fullOrigins(),
         skipTenantOrigins: gate.pausedPairs(clock.now()),
@@ -145,7 +145,7 @@ export function createDeliveryWorker(deps: Deps, options: { workerId: string }):
     },
     onCrash: (d) => releaseDelivery(d, new Date(clock.now().getTime() + CRASH_RETRY_MS)),
     async ack(acks) {
-      await recordDeliveryResults(db, acks, clock.now());
+      await recordDeliveryResults(db, acks, clock.now(), { databaseClock: !clockDrivesDatabase(clock) });
       const { changed, opened } = gate.takeChanges();
       if (opened.length > 0) {
         const deferred = await deferOriginDeliveries(db, opened);

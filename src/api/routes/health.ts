@@ -42,22 +42,43 @@ const readyRoute = createRoute({
 
 /** A key that was never used is checked against Rendley at most this often. */
 const PROBE_EVERY_MS = 30_000;
-const DB_CHECK_TIMEOUT_MS = 2_000;
+/** `select 1` must answer within this, or the database counts as unreachable. */
+const DB_CHECK_TIMEOUT_MS = 1_000;
+/** A database check is reused this long, so a probe storm costs at most one query per second. */
+const DB_CHECK_CACHE_MS = 1_000;
 
-export function healthRoutes(deps: Deps) {
-  const app = createRouter();
-  let lastProbeAt = 0;
+type DbCheck = "ok" | "unreachable";
 
-  app.openapi(healthRoute, (c) => c.json({ data: { status: "ok" as const } }, 200));
-
-  app.openapi(readyRoute, async (c) => {
-    const database = await Promise.race([
+/** `select 1` with a short deadline, cached for a second and shared by concurrent probes. */
+function databaseCheck(deps: Deps): () => Promise<DbCheck> {
+  let last: { at: number; result: DbCheck } | undefined;
+  let running: Promise<DbCheck> | undefined;
+  return () => {
+    if (last && Date.now() - last.at < DB_CHECK_CACHE_MS) return Promise.resolve(last.result);
+    running ??= Promise.race([
       deps.db.rows(sql`select 1`).then(
         () => "ok" as const,
         () => "unreachable" as const,
       ),
       new Promise<"unreachable">((resolve) => setTimeout(() => resolve("unreachable"), DB_CHECK_TIMEOUT_MS).unref()),
-    ]);
+    ]).then((result) => {
+      last = { at: Date.now(), result };
+      running = undefined;
+      return result;
+    });
+    return running;
+  };
+}
+
+export function healthRoutes(deps: Deps) {
+  const app = createRouter();
+  let lastProbeAt = 0;
+  const checkDatabase = databaseCheck(deps);
+
+  app.openapi(healthRoute, (c) => c.json({ data: { status: "ok" as const } }, 200));
+
+  app.openapi(readyRoute, async (c) => {
+    const database = await checkDatabase();
     // The environment's key (the default tenant's) is the relay's own; tenants' keys are their business.
     const envKey = deps.config.rendleyApiKey;
     const health = deps.upstreamHealth;

@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import type { Clock } from "../../lib/clock.js";
 import type { Database } from "../client.js";
 import { textList, toDate, toJson, ts } from "../sql-values.js";
 
@@ -26,6 +27,15 @@ export interface ClaimedDelivery {
 }
 
 /**
+ * Whether `clock` also stands for the database's clock: true only for a clock tests move by hand (FakeClock).
+ * Any other clock, however far it is off, leaves lease times to the database's `now()`, so relays whose clocks
+ * differ never see a lease expire early (or late) and never run the same claim twice.
+ */
+export function clockDrivesDatabase(clock: Clock): boolean {
+  return "advance" in clock && typeof (clock as { advance?: unknown }).advance === "function";
+}
+
+/**
  * Leases up to `limit` due deliveries. A delivery waits while an earlier-ranked event of the same watch is
  * still pending, so `job.processing` always reaches the receiver before the final event. The attempt counts
  * from the claim: a process killed mid-request has used that attempt (as graphile-worker and River do).
@@ -37,13 +47,15 @@ export async function claimDueDeliveries(
   options: {
     workerId: string;
     limit: number;
-    now: Date;
+    /** The database's time as the caller wants it (a fake clock in tests); unset: the database's own `now()`. */
+    now?: Date | undefined;
     leaseMs: number;
     skipOrigins?: readonly string[];
     skipTenantOrigins?: readonly string[];
   },
 ): Promise<ClaimedDelivery[]> {
-  const { workerId, limit, now, leaseMs } = options;
+  const { workerId, limit, leaseMs } = options;
+  const now = options.now ? ts(options.now) : sql`now()`;
   const skipOrigins = options.skipOrigins?.length ? sql`and d.origin not in ${textList(options.skipOrigins)}` : sql``;
   const skipPairs = options.skipTenantOrigins?.length
     ? sql`and (d.tenant_id || ' ' || d.origin) not in ${textList(options.skipTenantOrigins)}`
@@ -66,7 +78,7 @@ export async function claimDueDeliveries(
   }>(sql`
     with due as materialized (
       select d.id from deliveries d
-      where d.status = 'pending' and d.next_attempt_at <= ${ts(now)}
+      where d.status = 'pending' and d.next_attempt_at <= ${now}
         ${skipOrigins} ${skipPairs}
         and not exists (
           select 1 from deliveries e
@@ -76,7 +88,7 @@ export async function claimDueDeliveries(
       for update skip locked
     )
     update deliveries d
-    set next_attempt_at = ${ts(now)} + ${leaseMs}::int * interval '1 millisecond',
+    set next_attempt_at = ${now} + ${leaseMs}::int * interval '1 millisecond',
         claim_seq = d.claim_seq + 1,
         locked_by = ${workerId},
         series_attempts = d.series_attempts + 1,

@@ -7,9 +7,19 @@ import { records, ts } from "../sql-values.js";
  * Writes a batch of attempt outcomes in ONE statement: the deliveries (fenced by claim_seq, so a claim
  * that lost its lease cannot overwrite the newer claimant's result), the attempt log (every attempt that
  * reached the network is recorded, fenced or not: it happened), and the watches whose final event settled.
+ * Idempotent: a batch sent again because the connection died before its answer (it may have committed)
+ * changes nothing the second time, as a written-back claim is no longer held (`locked_by` is null) and an
+ * attempt already logged is not logged again.
+ * @param options.databaseClock times in `acks` were read from the process clock (`now` is that clock's time):
+ *   they are moved onto the database's clock, so a relay whose clock is off schedules retries the same way
  * @returns ids of deliveries whose write-back applied
  */
-export async function recordDeliveryResults(db: Database, acks: readonly DeliveryAck[], now: Date): Promise<Set<string>> {
+export async function recordDeliveryResults(
+  db: Database,
+  acks: readonly DeliveryAck[],
+  now: Date,
+  options: { databaseClock?: boolean } = {},
+): Promise<Set<string>> {
   if (acks.length === 0) return new Set();
   const updates = acks.map((a) => ({
     id: a.id,
@@ -41,6 +51,7 @@ export async function recordDeliveryResults(db: Database, acks: readonly Deliver
         ]
       : [],
   );
+  const shift = options.databaseClock ? sql` + (now() - ${ts(now)})` : sql``;
   const rows = await db.rows<{ id: string }>(sql`
     with u as (
       select * from jsonb_to_recordset(${records(updates)})
@@ -50,7 +61,7 @@ export async function recordDeliveryResults(db: Database, acks: readonly Deliver
     upd as (
       update deliveries d
       set status = u.status,
-          next_attempt_at = u.next_attempt_at,
+          next_attempt_at = u.next_attempt_at${shift},
           last_error = case when u.release then d.last_error else u.last_error end,
           delivered_at = case when u.delivered then ${ts(now)} else d.delivered_at end,
           last_attempt_at = coalesce(u.attempted_at, d.last_attempt_at),
@@ -62,7 +73,7 @@ export async function recordDeliveryResults(db: Database, acks: readonly Deliver
           locked_by = null,
           updated_at = ${ts(now)}
       from u
-      where d.id = u.id and d.claim_seq = u.claim_seq
+      where d.id = u.id and d.claim_seq = u.claim_seq and d.locked_by is not null
       returning d.id, d.watch_id, d.event, d.status, d.last_error
     ),
     logged as (
@@ -71,6 +82,8 @@ export async function recordDeliveryResults(db: Database, acks: readonly Deliver
       from jsonb_to_recordset(${records(attempts)})
         as a(tenant_id text, delivery_id text, attempt int, trigger text, at timestamptz, status_code int, duration_ms int, error text,
              response_excerpt text, location text)
+      where not exists (
+        select 1 from delivery_attempts x where x.delivery_id = a.delivery_id and x.attempt = a.attempt and x.at = a.at)
     ),
     settled as (
       update watches w
