@@ -2,7 +2,6 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Deps } from "../deps.js";
 import { AppError } from "../errors.js";
 import { findTenantByKeyHash } from "../db/queries/find-tenant-by-api-key.js";
-import { VERSION } from "../version.js";
 import { dashboardRoutes } from "../dashboard/dashboard-routes.js";
 import { limitBody } from "./body-limit.js";
 import { createKeyAuth, requireAdminKey, type ApiEnv } from "./auth.js";
@@ -11,6 +10,8 @@ import { requestId } from "./request-id.js";
 import { rejectUnstorableText } from "./storable-text.js";
 import { adminRoutes } from "./routes/admin.js";
 import { createErrorHandler, errorBody } from "./errors.js";
+import { serveOpenApiDocument } from "./openapi-document.js";
+import { docsRoutes } from "./routes/docs.js";
 import { deliveriesRoutes } from "./routes/deliveries.js";
 import { healthRoutes } from "./routes/health.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -34,7 +35,7 @@ export interface AppHooks {
 
 /**
  * The HTTP API: /v1 (a tenant's API key), /v1/admin (RELAY_ADMIN_KEY; absent without it), /healthz,
- * /readyz, /openapi.json. Routes, validation and the OpenAPI document come from the same zod schemas.
+ * /readyz, /openapi.json, /docs. Routes, validation and the OpenAPI document come from the same zod schemas.
  */
 export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => {}, onRedeliver: () => {} }) {
   const logger = deps.logger.child({ component: "api" });
@@ -80,53 +81,7 @@ export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => 
     );
   }
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
-    type: "http",
-    scheme: "bearer",
-    description: "The relay API key (RELAY_API_KEY, or the key printed at first start).",
-  });
-  app.openAPIRegistry.registerComponent("securitySchemes", "adminKey", {
-    type: "http",
-    scheme: "bearer",
-    description: "RELAY_ADMIN_KEY (the admin API exists only when it is set).",
-  });
-  let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
-  app.get("/openapi.json", (c) => {
-    document ??= withCommonResponses(
-      app.getOpenAPI31Document({
-        openapi: "3.1.0",
-        info: {
-          title: "rendley-relay",
-          version: VERSION,
-          description: "Turns Rendley's polling-only job API into signed push callbacks.",
-        },
-      }),
-    );
-    return c.json(document);
-  });
+  app.route("/", docsRoutes()); // Swagger UI, public like the document
+  serveOpenApiDocument(app); // last: the document lists every route mounted above
   return app;
-}
-
-/** Answers any /v1 route can give, whatever the route: declared once here rather than on every route. */
-const COMMON_RESPONSES: Record<string, string> = {
-  "401": "Missing or invalid key (unauthorized)",
-  "403": "The tenant is disabled (tenant_disabled)",
-  "413": "Body over 64 KiB (payload_too_large)",
-  "429": "Over the per-key rate limit (rate_limited); see Retry-After",
-  "503": "The relay's database is not reachable (service_unavailable); see Retry-After",
-};
-
-function withCommonResponses<T extends { paths?: Record<string, unknown> }>(doc: T): T {
-  const errorRef = { content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
-  for (const [path, item] of Object.entries(doc.paths ?? {})) {
-    if (!path.startsWith("/v1/")) continue;
-    for (const op of Object.values(item as Record<string, { responses?: Record<string, unknown> }>)) {
-      op.responses ??= {};
-      for (const [status, description] of Object.entries(COMMON_RESPONSES)) {
-        if (status === "403" && path.startsWith("/v1/admin")) continue;
-        op.responses[status] ??= { description, ...errorRef };
-      }
-    }
-  }
-  return doc;
 }
