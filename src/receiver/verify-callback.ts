@@ -115,7 +115,7 @@ const MESSAGES = {
  * @throws CallbackVerificationError with a `code`: missing_headers, invalid_headers, timestamp_too_old,
  *   timestamp_too_new, bad_signature, invalid_body, invalid_secret, body_already_parsed
  * @example
- * const event = verifyCallback(await request.text(), request.headers, process.env.RELAY_SIGNING_SECRET!);
+ * const event = verifyCallback(await request.text(), request.headers, signingSecret);
  * if (event.type === "job.completed") console.log(event.data.result);
  */
 export function verifyCallback(rawBody: RawBody, headers: CallbackHeaders, secrets: CallbackSecrets): RelayEvent {
