@@ -24,17 +24,15 @@ export const DEFAULT_COMPONENT = "relay";
  * request headers); `redact` is the second line of defence for fields that might carry one.
  * @param options.level minimum level (default `info`)
  * @param options.destination where lines go (default stdout); tests pass a stream to capture output.
- * @param options.pretty human-readable colour lines instead of JSON (default false; the entry point turns it
- *   on for a terminal). Ignored when `destination` is given.
+ * @param options.pretty human-readable lines instead of JSON, coloured when the terminal supports it (default
+ *   false; the entry point turns it on for a terminal). Ignored when `destination` is given.
  */
 export function createLogger(
   options: { level?: Level | "silent"; destination?: DestinationStream; pretty?: boolean } = {},
 ): Logger {
   const destination =
     options.destination ??
-    (options.pretty
-      ? prettyStream({ colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,service" })
-      : undefined);
+    (options.pretty ? prettyStream({ translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,service" }) : undefined);
   return pino(
     {
       level: options.level ?? "info",

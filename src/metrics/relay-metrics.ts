@@ -53,7 +53,7 @@ export interface RelayMetrics {
   upstreamRequest(operation: string, outcome: string, durationMs: number): void;
   /** One callback attempt was decided (a released claim counts nothing). */
   deliveryAttempted(
-    delivery: Pick<ClaimedDelivery, "event" | "trigger" | "body">,
+    delivery: Pick<ClaimedDelivery, "event" | "trigger" | "body" | "attempt" | "seriesAttempt">,
     result: SendResult,
     ack: DeliveryAck,
     now: Date,
@@ -218,8 +218,9 @@ export function createRelayMetrics(options: RelayMetricsOptions = {}): RelayMetr
       attemptDuration.observe({ acknowledged: String(result.ok) }, result.durationMs / 1000);
       const final = finalOutcome(ack);
       if (final) deliveries.inc({ outcome: final });
-      if (ack.kind !== "delivered" || delivery.trigger !== "scheduled" || !TERMINAL_EVENTS.has(delivery.event as EventType))
-        return;
+      // Only the first series measures the relay: a redelivery (and its retries) starts when someone asks.
+      const firstSeries = delivery.trigger === "scheduled" && delivery.attempt === delivery.seriesAttempt;
+      if (ack.kind !== "delivered" || !firstSeries || !TERMINAL_EVENTS.has(delivery.event as EventType)) return;
       const seenAt = Date.parse(BODY_TIMESTAMP.exec(delivery.body)?.[1] ?? "");
       if (Number.isFinite(seenAt)) notifyLatency.observe(Math.max(0, now.getTime() - seenAt) / 1000);
     },

@@ -100,7 +100,13 @@ describe("createRelayMetrics recorders", () => {
   it("counts attempts and final outcomes, and notify latency of first-series terminal events only", async () => {
     const m = quiet();
     const now = new Date(T0 + 2_500);
-    const scheduled = { event: "job.completed", trigger: "scheduled" as const, body: body("job.completed", T0) };
+    const scheduled = {
+      event: "job.completed",
+      trigger: "scheduled" as const,
+      body: body("job.completed", T0),
+      attempt: 2,
+      seriesAttempt: 2,
+    };
     m.deliveryAttempted(
       scheduled,
       { ok: false, statusCode: 500, durationMs: 30, error: "status" },
@@ -109,6 +115,7 @@ describe("createRelayMetrics recorders", () => {
     );
     m.deliveryAttempted(scheduled, ok, ack("delivered"), now);
     m.deliveryAttempted({ ...scheduled, trigger: "manual" }, ok, ack("delivered"), now); // a redelivery
+    m.deliveryAttempted({ ...scheduled, attempt: 4, seriesAttempt: 2 }, ok, ack("delivered"), now); // a redelivery's retry
     m.deliveryAttempted({ ...scheduled, event: "job.processing", body: body("job.processing", T0) }, ok, ack("delivered"), now);
     m.deliveryAttempted(scheduled, { ...ok, aborted: true }, ack("release"), now); // stopping: nothing happened
     m.deliveryAttempted(
@@ -121,13 +128,13 @@ describe("createRelayMetrics recorders", () => {
     const attempts = await read(m, "delivery_attempts_total");
     expect(Object.fromEntries([...attempts].map(([k, v]) => [JSON.parse(k).outcome, v]))).toEqual({
       http_5xx: 1,
-      acknowledged: 3,
+      acknowledged: 4,
       timeout: 1,
     });
     const deliveries = await read(m, "deliveries_total");
-    expect([at(deliveries, { outcome: "delivered" }), at(deliveries, { outcome: "exhausted" })]).toEqual([3, 1]);
+    expect([at(deliveries, { outcome: "delivered" }), at(deliveries, { outcome: "exhausted" })]).toEqual([4, 1]);
     const durations = await read(m, "delivery_attempt_duration_seconds");
-    expect([at(durations, { acknowledged: "true" }), at(durations, { acknowledged: "false" })]).toEqual([3, 2]);
+    expect([at(durations, { acknowledged: "true" }), at(durations, { acknowledged: "false" })]).toEqual([4, 2]);
     expect(at(await read(m, "notify_latency_seconds"))).toBe(1);
     expect(await m.scrape()).toContain("rendley_relay_notify_latency_seconds_sum 2.5\n");
   });
