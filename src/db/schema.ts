@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  boolean,
   doublePrecision,
   index,
   integer,
@@ -110,6 +111,8 @@ export const polls = pgTable(
     lastPolledAt: ts("last_polled_at"),
     /** Rendley's job type, once seen: which learned duration distribution plans its polls. */
     jobType: text(),
+    /** The plan came from a learned distribution (false: backoff, re-planned once the type has history). */
+    plannedPredictive: boolean().notNull().default(false),
     notFoundCount: integer().notNull().default(0),
     errorCount: integer().notNull().default(0),
     lastError: text(),

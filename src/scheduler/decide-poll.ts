@@ -19,6 +19,8 @@ export interface PollAck {
   intervalMs: number;
   /** A new plan (offsets from the start, after nextPollAt); undefined keeps the stored one. */
   planMs?: number[];
+  /** With planMs: it came from a learned distribution. */
+  plannedPredictive?: boolean;
   /** The job as just fetched; undefined keeps the stored one. */
   job?: UpstreamJob;
   notFoundCount: number;
@@ -40,6 +42,8 @@ export interface DecideContext {
   random: Random;
   /** Plans the polls of a running job from now on (offsets from its start, ascending). */
   plan: (poll: ClaimedPoll, jobType: string | undefined, elapsedMs: number) => number[];
+  /** Whether the job type has a learned distribution (then `plan` is predictive). Default: never. */
+  hasModel?: (poll: ClaimedPoll, jobType: string) => boolean;
 }
 
 /**
@@ -73,7 +77,10 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
       const recovered = poll.errorCount > 0 || poll.notFoundCount > 0;
       const jobType = typeof job.type === "string" ? job.type.slice(0, 100) : undefined;
       const typeLearned = jobType !== undefined && poll.jobType === null;
-      if (!changed && !recovered && !typeLearned) return undefined;
+      const predictive = jobType !== undefined && (ctx.hasModel?.(poll, jobType) ?? false);
+      // Planned by backoff before its type had history: plan again now that it has (one write per job).
+      const replan = predictive && !poll.plannedPredictive;
+      if (!changed && !recovered && !typeLearned && !replan) return undefined;
       const event = changed ? eventForStatus(job.status) : undefined;
       const common = {
         ...base,
@@ -109,6 +116,7 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
         // grows it ×1.5 towards the maximum.
         intervalMs: first === undefined ? cadence.maxIntervalMs : Math.max(cadence.minIntervalMs, Math.round(first - elapsedMs)),
         planMs: rest,
+        plannedPredictive: predictive,
       };
     }
     case "not_found": {

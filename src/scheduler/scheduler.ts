@@ -27,7 +27,8 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
   const { config, db, clock, random, upstream, upstreamHealth } = deps;
   const logger = deps.logger.child({ component: "scheduler" });
   const cadence = { minIntervalMs: config.pollMinIntervalMs, maxIntervalMs: config.pollMaxIntervalMs };
-  const inFlight = new Set<string>();
+  /** Polls whose upstream request is out → the newest claim of each (a claim made while the request was out). */
+  const inFlight = new Map<string, number>();
   let stats = new Map<string, TypeStats>();
   let statsLoadedAt = -Infinity;
   let lastAuthLogAt = 0;
@@ -52,6 +53,8 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
     }
   }
 
+  const hasModel = (poll: ClaimedPoll, jobType: string) => modelOf(stats.get(statsKey(poll.tenantId, jobType))) !== undefined;
+
   function plan(poll: ClaimedPoll, jobType: string | undefined, elapsedMs: number): number[] {
     const model = jobType ? modelOf(stats.get(statsKey(poll.tenantId, jobType))) : undefined;
     return model ? predictivePlan(elapsedMs, model, cadence, random) : backoffPlan(elapsedMs, cadence, random);
@@ -72,6 +75,8 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
   const loop = createWorkerLoop<ClaimedPoll, PollAck | undefined>({
     name: "scheduler",
     concurrency: config.pollConcurrency,
+    // A poll is at most this late (plus the claim): 10 empty claims a second cost next to nothing (partial index).
+    idleMs: 100,
     logger,
     async claim(limit) {
       await Promise.all([refreshStats(), beat()]);
@@ -83,16 +88,22 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
       deps.metrics.pollsClaimed(polls, clock.now());
       return polls;
     },
-    async process(poll, signal) {
-      // An answer slower than the interval: the earlier request of this job is still out, and will be fenced.
-      if (inFlight.has(poll.id)) return undefined;
-      inFlight.add(poll.id);
+    async process(claimed, signal) {
+      // An answer slower than the interval: this process claimed the job again while its request is still out.
+      // No second request: the one out writes its answer under the newest claim, so the fence does not drop it.
+      if (inFlight.has(claimed.id)) {
+        inFlight.set(claimed.id, Math.max(inFlight.get(claimed.id)!, claimed.claimSeq));
+        return undefined;
+      }
+      inFlight.set(claimed.id, claimed.claimSeq);
+      const latest = () => ({ ...claimed, claimSeq: inFlight.get(claimed.id) ?? claimed.claimSeq });
+      const poll = claimed;
       try {
         const apiKey = await deps.tenantKeys.keyFor(poll.tenantId);
         const result: JobFetchResult = apiKey
           ? await upstream.getJob(poll.jobId, { apiKey, signal })
           : { kind: "error", reason: "no_key", message: "the tenant has no Rendley API key" };
-        if (signal.aborted) return releasePoll(poll, clock.now());
+        if (signal.aborted) return releasePoll(latest(), clock.now());
         if (result.kind === "unauthorized") {
           upstreamHealth.recordRejected(poll.tenantId, result.statusCode);
           if (Date.now() - lastAuthLogAt > 60_000) {
@@ -106,12 +117,12 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
           upstreamHealth.recordAccepted(poll.tenantId);
         }
         if (result.kind === "rate_limited") budget.onRateLimited();
-        const ack = decidePoll(poll, result, { now: clock.now(), cadence, random, plan });
+        const ack = decidePoll(latest(), result, { now: clock.now(), cadence, random, plan, hasModel });
         deps.metrics.pollFinished(result, ack);
         if (ack?.event) logger.info({ jobId: poll.jobId, event: ack.event.type }, "job changed");
         return ack;
       } finally {
-        inFlight.delete(poll.id);
+        inFlight.delete(claimed.id);
       }
     },
     onCrash: (poll) => releasePoll(poll, clock.now(), new Date(clock.now().getTime() + CRASH_RETRY_MS)),

@@ -34,6 +34,10 @@ describe("predictive polling", () => {
     // Watch the polls the fake Rendley actually receives over the first 6.5 s.
     await waitFor(() => world.rendley.pollTimes(jobId).some((t) => t - registeredAt > 6_500), { timeoutMs: 15_000 });
     const offsets = world.rendley.pollTimes(jobId).map((t) => t - registeredAt);
+    const [stored] = await db().rows<{ planned_predictive: boolean }>(
+      sql`select planned_predictive from polls where job_id = ${jobId}`,
+    );
+    expect(stored!.planned_predictive).toBe(true);
     console.log(`predictive poll offsets: ${offsets.join(", ")}`);
     const gaps = offsets.slice(1).map((o, i) => o - offsets[i]!);
     // The first poll comes at once (it learns the job type). Plain backoff would then poll at about 1 s, 2.5 s,

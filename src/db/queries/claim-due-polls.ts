@@ -20,6 +20,8 @@ export interface ClaimedPoll {
   /** When the previous poll ran (null for the first). */
   prevPolledAt: Date | null;
   jobType: string | null;
+  /** The stored plan came from a learned distribution (false: backoff). */
+  plannedPredictive: boolean;
   /** When the poll fell due (next_poll_at before this claim moved it): the claim's lateness is measured from it. */
   dueAt?: Date;
 }
@@ -67,6 +69,7 @@ export async function claimDuePolls(
     started_at: Date | string;
     prev_polled_at: Date | string | null;
     job_type: string | null;
+    planned_predictive: boolean;
     due_at: Date | string;
   }>(sql`
     with due as materialized (
@@ -102,7 +105,8 @@ export async function claimDuePolls(
     from planned
     where p.id = planned.id
     returning p.id, p.tenant_id, p.job_id, p.claim_seq, p.interval_ms, p.emitted_status, p.not_found_count, p.error_count,
-              p.poll_count, p.started_at, p.prev_polled_at, p.job_type, planned.due_at`);
+              p.poll_count, p.started_at, p.prev_polled_at, p.job_type, p.planned_predictive,
+              planned.due_at`);
   return rows.map((r) => ({
     id: r.id,
     tenantId: r.tenant_id,
@@ -116,6 +120,7 @@ export async function claimDuePolls(
     startedAt: toDate(r.started_at)!,
     prevPolledAt: toDate(r.prev_polled_at),
     jobType: r.job_type,
+    plannedPredictive: r.planned_predictive,
     dueAt: toDate(r.due_at)!,
   }));
 }

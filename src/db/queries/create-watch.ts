@@ -66,6 +66,7 @@ export async function createWatch(
           not_found_count = case when polls.status = 'active' then polls.not_found_count else 0 end,
           started_at = case when polls.status = 'active' then polls.started_at else excluded.started_at end,
           plan_ms = case when polls.status = 'active' then polls.plan_ms else excluded.plan_ms end,
+          planned_predictive = case when polls.status = 'active' then polls.planned_predictive else false end,
           -- A finished job read again must produce its event for the new watch.
           emitted_status = case when polls.status = 'active' then polls.emitted_status else null end,
           updated_at = excluded.updated_at

@@ -48,6 +48,7 @@ async function updatePolls(db: Database, executor: Executor, acks: readonly Poll
           next_poll_at = u.next_poll_at,
           interval_ms = u.interval_ms,
           plan_ms = coalesce(u.plan_ms, p.plan_ms),
+          planned_predictive = coalesce(u.planned_predictive, p.planned_predictive),
           job_type = coalesce(case when jsonb_typeof(u.job -> 'type') = 'string' then left(u.job ->> 'type', 100) end, p.job_type),
           job_status = coalesce(u.job ->> 'status', p.job_status),
           emitted_status = coalesce(u.job ->> 'status', p.emitted_status),
@@ -68,12 +69,13 @@ async function updatePolls(db: Database, executor: Executor, acks: readonly Poll
           interval_ms: a.intervalMs,
           job: a.job ?? null,
           plan_ms: a.planMs ?? null,
+          planned_predictive: a.planMs ? (a.plannedPredictive ?? false) : null,
           not_found_count: a.notFoundCount,
           error_count: a.errorCount,
           last_error: a.lastError,
           polled: a.polled,
         })),
-      )}) as u(id text, claim_seq int, status text, next_poll_at timestamptz, interval_ms int, job jsonb, plan_ms int[],
+      )}) as u(id text, claim_seq int, status text, next_poll_at timestamptz, interval_ms int, job jsonb, plan_ms int[], planned_predictive boolean,
               not_found_count int, error_count int, last_error text, polled int)
       where p.id = u.id and p.claim_seq = u.claim_seq
       returning p.id`,

@@ -61,6 +61,7 @@ function claimed(overrides: Partial<ClaimedPoll> = {}): ClaimedPoll {
     startedAt: STARTED,
     prevPolledAt: PREV,
     jobType: "render",
+    plannedPredictive: false,
     ...overrides,
   };
 }
@@ -101,6 +102,30 @@ describe("decidePoll", () => {
     ])("%s → undefined, no plan asked", (_name, overrides, fetched) => {
       const { ctx, calls } = context();
       expect(decidePoll(claimed(overrides), { kind: "ok", job: fetched }, ctx)).toBeUndefined();
+      expect(calls).toEqual([]);
+    });
+  });
+
+  describe("ok, still running: planned by backoff before the type had history", () => {
+    const withModel = (has: boolean) => context({ hasModel: (_poll, jobType) => has && jobType === "render" });
+    it("plans again once the type has a learned distribution, and marks the plan predictive", () => {
+      const { ctx, calls } = withModel(true);
+      const ack = defined(decidePoll(claimed(), { kind: "ok", job: job("processing", { type: "render" }) }, ctx));
+      expect(calls).toHaveLength(1);
+      expect(ack.plannedPredictive).toBe(true);
+      expect(ack.planMs).toEqual(PLAN.slice(1));
+      expect(ack.event).toBeUndefined();
+    });
+    it("writes nothing when the plan is already predictive", () => {
+      const { ctx, calls } = withModel(true);
+      expect(
+        decidePoll(claimed({ plannedPredictive: true }), { kind: "ok", job: job("processing", { type: "render" }) }, ctx),
+      ).toBeUndefined();
+      expect(calls).toEqual([]);
+    });
+    it("writes nothing while the type has no history", () => {
+      const { ctx, calls } = withModel(false);
+      expect(decidePoll(claimed(), { kind: "ok", job: job("processing", { type: "render" }) }, ctx)).toBeUndefined();
       expect(calls).toEqual([]);
     });
   });
@@ -172,6 +197,7 @@ describe("decidePoll", () => {
         nextPollAt: new Date(STARTED.getTime() + PLAN[0]!), // = now + 3 s: offsets count from the start
         intervalMs: 3_000, // the spacing the job is polled at now
         planMs: PLAN.slice(1),
+        plannedPredictive: false, // the default context has no learned distribution
         job: fetched,
         notFoundCount: 0,
         errorCount: 0,

@@ -1,0 +1,1 @@
+ALTER TABLE "polls" ADD COLUMN "planned_predictive" boolean DEFAULT false NOT NULL;
