@@ -98,10 +98,7 @@ export const polls = pgTable(
     pollCount: integer().notNull().default(0),
     /** When the job was first (re)watched: the origin of `plan_ms` and of learned durations. */
     startedAt: ts("started_at").notNull().defaultNow(),
-    /**
-     * The next polls, as offsets (ms) from started_at: each claim takes the first one still ahead and
-     * drops those behind, so an unchanged poll costs a single write. Empty: back off ×1.5 to the maximum.
-     */
+    /** The next polls as offsets (ms) from started_at, consumed by the claim (one write per unchanged poll). Empty: back off. */
     planMs: integer()
       .array()
       .notNull()
