@@ -67,7 +67,7 @@ export async function killLoop(slots: RelaySlot[], random: Prng, log: FaultLog, 
     const slot = random.pick(slots);
     const downMs = random.int(0, 5_000);
     // Two replicas: the other one must be up, so the service as a whole stays up (and /readyz can be watched).
-    if (busy.has(slot.name) || !slot.running || slots.some((s) => s !== slot && !s.running)) continue;
+    if (busy.has(slot.name) || !slot.running || slots.some((s) => s !== slot && !s.url)) continue;
     busy.add(slot.name);
     const useSigterm = !sigtermDone && Date.now() >= sigtermAt;
     if (useSigterm) sigtermDone = true;

@@ -31,7 +31,7 @@ export async function registerWatches(options: {
             method: "POST",
             headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json", "idempotency-key": `chaos-${i}` },
             body: JSON.stringify({ job_id: jobId, callback_url: receivers.url(receiver) }),
-            signal: AbortSignal.timeout(5_000),
+            signal: AbortSignal.timeout(30_000), // a busy relay is slow, not gone: no retry storm
           });
           await res.arrayBuffer();
           if (res.status === 201 || res.status === 200) {

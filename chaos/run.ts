@@ -22,8 +22,8 @@ const API_KEY = "rrk_chaos_key_0123456789abcdef";
 const SECRET = `whsec_${Buffer.alloc(32, 9).toString("base64")}`;
 const RESULTS = fileURLToPath(new URL("results.json", import.meta.url));
 /** Stalls last longer than these timeouts (the relays' UPSTREAM_TIMEOUT_MS / DELIVERY_TIMEOUT_MS). */
-const TIMEOUT_MS = 2_000;
-const STALL_MS = 3_500;
+const TIMEOUT_MS = 5_000;
+const STALL_MS = 7_000;
 
 const options = parseOptions(process.argv.slice(2), process.env);
 const rand = streams(options.seed);
@@ -83,7 +83,7 @@ async function main(): Promise<number> {
     DELIVERY_TIMEOUT_MS: String(TIMEOUT_MS),
     DELIVERY_RETRY_SCHEDULE: "1s,2s,4s,8s,15s,15s,15s,15s,15s,15s,15s,15s,15s,15s",
     DELIVERY_BREAKER_COOLDOWN_MS: "5000",
-    LEASE_MS: "5000",
+    LEASE_MS: "10000", // the lease is at least both timeouts + 6 s = 16 s
     RELAY_RATE_LIMIT_RPS: "100000",
     RELAY_RATE_LIMIT_BURST: "100000",
     LOG_LEVEL: "info",

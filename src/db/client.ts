@@ -72,6 +72,10 @@ export async function createDb(options: DbOptions): Promise<Database> {
       const client = postgres(url, {
         max: options.maxConnections ?? 10,
         onnotice: () => {},
+        // After an outage, reconnect within a second (the default backs off to 20 s, past the delivery lease)…
+        backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 1),
+        // …and give up on a server that does not answer well before a claim's lease runs out.
+        connect_timeout: 5,
         connection: {
           application_name: "rendley-relay",
           // A transaction left open (a bug, a stalled process) must not hold row locks and bloat the hot tables.
@@ -96,7 +100,7 @@ export async function createDb(options: DbOptions): Promise<Database> {
       rows: (query, executor) => rowsOf(executor ?? current.orm, query),
       close: () => {
         livePools.delete(recycle);
-        return current.client.end({ timeout: 5 });
+        return current.client.end({ timeout: 2 }); // acks are flushed by now; the SIGTERM budget is 10 s
       },
     };
   }

@@ -144,6 +144,7 @@ export function createDeliveryWorker(deps: Deps, options: { workerId: string }):
       }
     },
     onCrash: (d) => releaseDelivery(d, new Date(clock.now().getTime() + CRASH_RETRY_MS)),
+    release: (d) => releaseDelivery(d, clock.now()),
     async ack(acks) {
       await recordDeliveryResults(db, acks, clock.now(), { databaseClock: !clockDrivesDatabase(clock) });
       const { changed, opened } = gate.takeChanges();

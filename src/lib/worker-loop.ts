@@ -11,6 +11,8 @@ export interface WorkerLoopOptions<Item, Result> {
   process(item: Item, signal: AbortSignal): Promise<Result>;
   /** What to acknowledge when `process` threw unexpectedly (normally: release the claim). */
   onCrash(item: Item, error: Error): Result;
+  /** What to acknowledge for an item that was claimed but not started when the loop began stopping: its claim, handed back due now (default `onCrash`). */
+  release?(item: Item): Result;
   /** Writes a batch of results back in one round trip. Throwing keeps them for the next flush. */
   ack(results: Result[]): Promise<void>;
   /** Most items in flight (claimed and not yet acknowledged). */
@@ -33,7 +35,8 @@ export interface WorkerLoop {
   readonly contiguousErrors: number;
 }
 
-const MAX_BACKOFF_MS = 5_000;
+/** Claims and acks retry at least this often while the database is away (an ack must land before its lease ends). */
+const MAX_BACKOFF_MS = 2_000;
 
 /** An item whose processing crashed in the relay's own code is released due this much later, so a persistent bug cannot spin on one row. */
 export const CRASH_RETRY_MS = 5_000;
@@ -52,6 +55,7 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
   const abort = new AbortController();
 
   let running = false;
+  let stopping = false;
   let loopDone: Promise<void> = Promise.resolve();
   let unacked = 0; // claimed, not yet written back
   let pending: Result[] = [];
@@ -125,8 +129,13 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
     }
   }
 
+  const release = (item: Item): Result =>
+    options.release ? options.release(item) : options.onCrash(item, new Error(`${name}: stopped before it started`));
+
   function run(item: Item): Promise<Result> {
     return limit(async () => {
+      // Stopping: work that has not started is handed back at once, so the next process need not wait for the lease.
+      if (stopping) return release(item);
       try {
         return await options.process(item, abort.signal);
       } catch (err) {
@@ -173,10 +182,12 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
     start() {
       if (running) return;
       running = true;
+      stopping = false;
       loopDone = loop();
     },
     async stop(graceMs) {
       running = false;
+      stopping = true;
       signal();
       await loopDone;
       const deadline = Date.now() + graceMs;
@@ -185,7 +196,7 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
       }
       if (unacked > 0) {
         abort.abort(); // in-flight requests end now; their results release the claims
-        const hardDeadline = Date.now() + 2_000;
+        const hardDeadline = Date.now() + 1_000;
         while (unacked > 0 && Date.now() < hardDeadline) {
           await sleep(20);
         }

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/lib/logger.js";
+import { startRelay, type Relay } from "../../src/relay.js";
+import { startFakeRendley, type FakeRendley } from "../support/fake-rendley.js";
+import { startReceiver, type Receiver } from "../support/receiver.js";
+import { captureLogs, FAST_ENV, TEST_API_KEY, TEST_SECRET } from "../support/relay-harness.js";
+import { createTestStore, type TestStore } from "../support/test-db.js";
+import { waitFor } from "../support/wait-for.js";
+
+const PG = process.env.TEST_DATABASE_URL;
+if (!PG)
+  console.warn("reliability-clock-skew: TEST_DATABASE_URL is not set, so the two-relay clock test (Postgres only) does not run");
+
+/**
+ * Two relays share one Postgres; one's clock is 30 s off. Leases are compared on the database's clock, so the
+ * skewed one neither takes a claim the other still holds (+30 s) nor hands out claims that look expired (−30 s).
+ */
+describe.runIf(PG)("two relays whose clocks differ by 30 s (Postgres)", () => {
+  let rendley: FakeRendley;
+  let receiver: Receiver;
+
+  beforeAll(async () => {
+    [rendley, receiver] = await Promise.all([startFakeRendley(), startReceiver({ secrets: [TEST_SECRET] })]);
+  });
+  afterAll(async () => {
+    await Promise.all([rendley?.close(), receiver?.close()]);
+  });
+
+  it.each([30_000, -30_000])(
+    "no delivery is sent twice when one relay's clock is off by %i ms",
+    async (skewMs) => {
+      const store: TestStore = await createTestStore("postgres");
+      const env = {
+        PORT: "0",
+        HOST: "127.0.0.1",
+        RENDLEY_API_URL: rendley.url,
+        RENDLEY_API_KEY: rendley.apiKey,
+        RELAY_API_KEY: TEST_API_KEY,
+        RELAY_SIGNING_SECRET: TEST_SECRET,
+        RELAY_CALLBACK_ALLOWLIST: "127.0.0.1",
+        ...FAST_ENV,
+        // A lease of max(LEASE_MS, timeouts + 6 s) = 10 s: much shorter than the skew.
+        DELIVERY_TIMEOUT_MS: "3000",
+        UPSTREAM_TIMEOUT_MS: "1000",
+        DELIVERY_CONCURRENCY: "4",
+        DATABASE_URL: store.databaseUrl!,
+      };
+      const logger = createLogger({ level: "warn", destination: captureLogs().stream });
+      const relays: Relay[] = [];
+      try {
+        // The right one registers and polls; both deliver. The skewed one only delivers (its clock stamps nothing else).
+        relays.push(await startRelay(loadConfig(env), { logger }));
+        const skewed = { now: () => new Date(Date.now() + skewMs) };
+        relays.push(
+          await startRelay(loadConfig(env), {
+            logger,
+            clock: skewed,
+            roles: { api: false, scheduler: false, maintenance: false },
+          }),
+        );
+        const first = receiver.received.length;
+        receiver.respond({ delayMs: 1_200 }); // every callback takes a while: claims stay held across many claim rounds
+        const ids: string[] = [];
+        for (let i = 0; i < 16; i++) {
+          const res = await fetch(`${relays[0]!.url}/v1/watches`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+            body: JSON.stringify({ job_id: rendley.addJob({ steps: ["completed"] }), callback_url: receiver.url() }),
+          });
+          expect(res.status).toBe(201);
+          ids.push(((await res.json()) as any).data.id);
+        }
+        const status = async (id: string) =>
+          (
+            (await (
+              await fetch(`${relays[0]!.url}/v1/watches/${id}`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } })
+            ).json()) as any
+          ).data.status;
+        for (const id of ids) await waitFor(async () => (await status(id)) === "delivered", { timeoutMs: 30_000 });
+        const got = receiver.received.slice(first);
+        const perId = new Map<string, number>();
+        for (const r of got) perId.set(r.webhookId!, (perId.get(r.webhookId!) ?? 0) + 1);
+        expect([...perId.values()].filter((n) => n > 1)).toEqual([]);
+        expect(perId.size).toBe(16);
+      } finally {
+        await Promise.all(relays.map((r) => r.stop({ graceMs: 500 })));
+        await store.drop();
+        receiver.respond({});
+      }
+    },
+    90_000,
+  );
+});
