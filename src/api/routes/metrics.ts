@@ -1,39 +1,19 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { Hono } from "hono";
 import type { Deps } from "../../deps.js";
 import { AppError } from "../../errors.js";
 import { safeEqual } from "../../lib/hash.js";
-import { createRouter } from "../router.js";
 
 const BEARER = /^Bearer[ ]+([\x21-\x7e]{1,512})$/i;
 
-const metricsRoute = createRoute({
-  method: "get",
-  path: "/metrics",
-  tags: ["operations"],
-  summary: "Prometheus metrics (text exposition format)",
-  description:
-    "Polls, upstream requests, callback attempts and deliveries, notify latency, watches by status, the due backlog, " +
-    "scheduling lag, circuit breakers and process metrics, all prefixed `rendley_relay_` (process metrics excepted). " +
-    "With RELAY_METRICS_TOKEN set it needs `Authorization: Bearer <token>`; without, it is open (it carries no secrets).",
-  responses: {
-    200: {
-      content: {
-        "text/plain": { schema: z.string().openapi({ example: 'rendley_relay_polls_total{outcome="unchanged"} 42\n' }) },
-      },
-      description: "Every metric of this relay process",
-    },
-    401: { description: "RELAY_METRICS_TOKEN is set and the request did not send it (unauthorized)" },
-  },
-});
-
 /**
- * `GET /metrics`, outside /v1 (no API key, no rate limit): Prometheus scrapes it. Behind RELAY_METRICS_TOKEN
- * when set (compared in constant time).
+ * `GET /metrics`: the Prometheus text format, outside /v1 (no API key, no rate limit) and outside the OpenAPI
+ * document (an operations endpoint for scrapers, listed in README's Operations). Behind RELAY_METRICS_TOKEN
+ * when set, compared in constant time; without it the endpoint is open, as it carries no secrets.
  */
 export function metricsRoutes(deps: Pick<Deps, "config" | "metrics">) {
-  const app = createRouter();
+  const app = new Hono();
   const token = deps.config.metricsToken;
-  app.openapi(metricsRoute, async (c) => {
+  app.get("/metrics", async (c) => {
     if (token !== undefined) {
       const sent = BEARER.exec((c.req.header("authorization") ?? "").trim())?.[1];
       if (sent === undefined || !safeEqual(sent, token)) {
