@@ -37,7 +37,8 @@ export function LatencyChart(props: { buckets: LatencyBucket[]; now: Date }) {
     <figure class="card" aria-labelledby="latency-title">
       <h2 id="latency-title">Notify latency, last hour</h2>
       <p class="muted">
-        Event seen → callback acknowledged, per minute: <b>p50</b> (solid) and <b>p95</b> (dashed). {total} acknowledged
+        Terminal job status seen → callback acknowledged, per minute: <b>p50</b> (solid) and <b>p95</b> (dashed). {total}{" "}
+        acknowledged
         {total === 1 ? " delivery" : " deliveries"}.
       </p>
       <svg

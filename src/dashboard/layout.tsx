@@ -27,7 +27,7 @@ pre{background:#f6f8fa;border:1px solid #eaeef2;border-radius:4px;padding:8px;ov
 .s-watching,.s-queued{background:#ddf4ff;color:#0550ae}
 .s-canceled{background:#eaeef2;color:#57606a}
 form.filters{display:flex;gap:8px;flex-wrap:wrap;align-items:end;margin-bottom:10px}
-label{display:flex;flex-direction:column;font-size:12px;color:#57606a;gap:2px}
+.field{display:flex;flex-direction:column;gap:2px}label{font-size:12px;color:#57606a}
 input,select,button{font:inherit;padding:5px 8px;border:1px solid #d0d7de;border-radius:6px;background:#fff}
 button{background:#1f883d;color:#fff;border-color:#1a7f37;cursor:pointer}
 button.plain{background:#fff;color:#1f2328;border-color:#d0d7de}
@@ -35,12 +35,12 @@ button:disabled{opacity:.5;cursor:not-allowed}
 .error{background:#ffebe9;border:1px solid #ff818266;color:#a40e26;padding:8px 12px;border-radius:6px;margin-bottom:12px}
 .notice{background:#dafbe1;border:1px solid #4ac26b66;color:#116329;padding:8px 12px;border-radius:6px;margin-bottom:12px}
 .muted{color:#57606a}.pager{display:flex;gap:12px;margin-top:10px}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}dt{color:#57606a}dd{margin:0;word-break:break-all}
+dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:4px 16px;margin:0}dt{color:#57606a}dd{margin:0;min-width:0;word-break:break-all}
+figure{margin:0 0 14px}form.actions{margin-bottom:10px}
 ol.timeline{list-style:none;margin:0;padding:0 0 0 14px;border-left:2px solid #d0d7de}
 ol.timeline li{position:relative;margin:0 0 10px;padding-left:10px}
 ol.timeline li:before{content:"";position:absolute;left:-21px;top:5px;width:10px;height:10px;border-radius:50%;background:#8c959f}
-ol.timeline li.ok:before{background:#1f883d}ol.timeline li.bad:before{background:#cf222e}
-ol.timeline li.ok,ol.timeline li.bad{background:none}
+ol.timeline li.att-ok:before{background:#1f883d}ol.timeline li.att-bad:before{background:#cf222e}
 .login{max-width:380px;margin:60px auto}.login input{width:100%}.login button{margin-top:10px;width:100%}
 svg text{font:11px system-ui,sans-serif;fill:#57606a}
 `;

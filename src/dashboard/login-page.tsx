@@ -14,9 +14,10 @@ export function LoginPage(props: { nonce: string; error?: string | undefined }) 
         ) : null}
         <form method="post" action="/dashboard/login">
           <input type="hidden" name="csrf" value={props.nonce} />
-          <label>
-            API key
+          <div class="field">
+            <label for="key">API key</label>
             <input
+              id="key"
               type="password"
               name="key"
               autocomplete="current-password"
@@ -25,7 +26,7 @@ export function LoginPage(props: { nonce: string; error?: string | undefined }) 
               autofocus
               placeholder="rrk_…"
             />
-          </label>
+          </div>
           <button type="submit">Log in</button>
         </form>
       </div>

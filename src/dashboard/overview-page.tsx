@@ -59,13 +59,13 @@ export function OverviewPage(props: {
       <LatencyChart buckets={props.latency} now={props.now} />
 
       <form class="filters" method="get" action="/dashboard" role="search">
-        <label>
-          Job id or watch id (prefix)
-          <input type="search" name="q" value={filters.q ?? ""} maxlength={128} placeholder="job_…" />
-        </label>
-        <label>
-          Status
-          <select name="status">
+        <div class="field">
+          <label for="f-q">Job id or watch id (prefix)</label>
+          <input id="f-q" type="search" name="q" value={filters.q ?? ""} maxlength={128} placeholder="job_…" />
+        </div>
+        <div class="field">
+          <label for="f-status">Status</label>
+          <select id="f-status" name="status">
             <option value="">any</option>
             {WATCH_STATUSES.map((s) => (
               <option value={s} selected={filters.status === s}>
@@ -73,10 +73,10 @@ export function OverviewPage(props: {
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          Event
-          <select name="event">
+        </div>
+        <div class="field">
+          <label for="f-event">Event</label>
+          <select id="f-event" name="event">
             <option value="">any</option>
             {EVENT_FILTERS.map((e) => (
               <option value={e} selected={filters.event === e}>
@@ -84,7 +84,8 @@ export function OverviewPage(props: {
               </option>
             ))}
           </select>
-        </label>
+        </div>
+        {filters.limit ? <input type="hidden" name="limit" value={String(filters.limit)} /> : null}
         <button type="submit">Filter</button>
         {filters.q || filters.status || filters.event ? <a href="/dashboard">Clear</a> : null}
       </form>

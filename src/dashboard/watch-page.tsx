@@ -17,7 +17,7 @@ function Attempt(props: { attempt: AttemptView }) {
   const a = props.attempt;
   const ok = a.status_code !== null && a.status_code >= 200 && a.status_code < 300;
   return (
-    <li class={ok ? "ok" : "bad"} data-testid="attempt">
+    <li class={ok ? "att-ok" : "att-bad"} data-testid="attempt">
       <b>#{a.attempt}</b> <span class="muted">{formatTime(a.at)}</span> · {a.trigger} ·{" "}
       <span class={`badge ${ok ? "ok" : "bad"}`}>{a.status_code === null ? "no response" : `HTTP ${a.status_code}`}</span> ·{" "}
       {formatMs(a.duration_ms)}
@@ -36,9 +36,13 @@ function Delivery(props: { delivery: DeliveryView }) {
         <b>{d.event}</b> <Badge status={d.status} /> <span class="muted">webhook-id</span> <code>{d.id}</code>
       </div>
       <div class="muted">
-        {d.delivered_at ? `acknowledged ${formatTime(d.delivered_at)}` : null}
-        {d.next_attempt_at ? `next attempt ${formatTime(d.next_attempt_at)}` : null}
-        {d.last_error ? ` · last error: ${d.last_error}` : null}
+        {[
+          d.delivered_at ? `acknowledged ${formatTime(d.delivered_at)}` : "",
+          d.next_attempt_at ? `next attempt ${formatTime(d.next_attempt_at)}` : "",
+          d.last_error ? `last error: ${d.last_error}` : "",
+        ]
+          .filter(Boolean)
+          .join(" · ")}
       </div>
       {d.attempts.length > 0 ? (
         <ol class="timeline">
@@ -118,7 +122,7 @@ export function WatchPage(props: { csrf: string; watch: WatchView; notice?: stri
       </div>
 
       <h2>Deliveries and attempts</h2>
-      <form method="post" action={`/dashboard/watches/${encodeURIComponent(w.id)}/redeliver`}>
+      <form class="actions" method="post" action={`/dashboard/watches/${encodeURIComponent(w.id)}/redeliver`}>
         <input type="hidden" name="csrf" value={props.csrf} />
         <button type="submit" disabled={!canRedeliver}>
           Redeliver

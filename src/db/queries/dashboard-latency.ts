@@ -14,11 +14,11 @@ export interface LatencyBucket {
 const MINUTE_MS = 60_000;
 
 /**
- * Notify latency (event created when the poll saw the new job status → receiver acknowledged it) of a
- * tenant's deliveries acknowledged in the hour before `now`, per minute, p50 and p95 computed in SQL.
- * The window is a plain range on delivered_at (no function of the column), so an index on
- * (tenant_id, delivered_at) serves it when present. Redelivered events (a later series of attempts) are
- * left out: their latency measures the operator, not the relay.
+ * Notify latency (terminal job status seen by a poll → receiver acknowledged the event, the measure of the
+ * rendley_relay_notify_latency_seconds metric) of a tenant's terminal events acknowledged in the hour
+ * before `now`, per minute, p50 and p95 computed in SQL. The window is a plain range on delivered_at (no
+ * function of the column), so an index on (tenant_id, delivered_at) serves it when there is one.
+ * Redelivered events (a later series of attempts) are left out: their latency measures the operator.
  * @returns only minutes with at least one acknowledgement, oldest first
  */
 export async function notifyLatencyByMinute(
@@ -38,6 +38,7 @@ export async function notifyLatencyByMinute(
     where tenant_id = ${options.tenantId} and status = 'delivered'
       and delivered_at >= ${ts(start)} and delivered_at < ${ts(end)}
       and series_attempts = total_attempts
+      and event in ('job.completed', 'job.failed', 'job.canceled')
     group by 1
     order by 1`);
   return rows.map((r) => ({
