@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorld, type TestWorld } from "../support/relay-harness.js";
+import { DRIVERS } from "../support/test-db.js";
 import { waitFor } from "../support/wait-for.js";
 
 const METRICS_TOKEN = "metrics-token-0123456789";
@@ -61,7 +62,7 @@ const valueOf = (samples: Sample[], name: string, labels: Record<string, string>
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0);
 
-describe("GET /metrics (Prometheus)", () => {
+describe.each(DRIVERS)("GET /metrics (Prometheus, %s)", (driver) => {
   let world: TestWorld;
   const scrape = async (token: string | null = METRICS_TOKEN) => {
     const res = await fetch(`${world.relay.url}/metrics`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
@@ -69,7 +70,7 @@ describe("GET /metrics (Prometheus)", () => {
   };
 
   beforeAll(async () => {
-    world = await startWorld({ env: { RELAY_METRICS_TOKEN: METRICS_TOKEN } });
+    world = await startWorld({ driver, env: { RELAY_METRICS_TOKEN: METRICS_TOKEN } });
   });
   afterAll(async () => {
     await world?.close();
