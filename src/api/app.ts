@@ -41,7 +41,7 @@ export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => 
   const logger = deps.logger.child({ component: "api" });
   const app = new OpenAPIHono<ApiEnv>();
 
-  app.use(requestId(logger)); // x-request-id, one log line per request, the id on every line logged meanwhile
+  app.use(requestId(logger)); // x-request-id, one log line per request, c.get("requestId") for handlers
   app.onError(createErrorHandler(logger));
   app.notFound((c) => c.json(errorBody("not_found", `no route ${c.req.method} ${c.req.path}`), 404));
 

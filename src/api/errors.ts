@@ -51,11 +51,14 @@ export function createErrorHandler(logger: Logger) {
       return c.json(errorBody(code, message), status >= 500 ? 500 : status);
     }
     if (isDatabaseUnavailable(err)) {
-      logger.warn({ path: c.req.path }, "database unavailable");
+      logger.warn({ path: c.req.path, requestId: c.get("requestId") as string | undefined }, "database unavailable");
       c.header("retry-after", "5");
       return c.json(errorBody("service_unavailable", "the relay's database is not reachable; retry shortly"), 503);
     }
-    logger.error({ err: errorForLog(err, { stack: true }), path: c.req.path }, "unhandled error");
+    logger.error(
+      { err: errorForLog(err, { stack: true }), path: c.req.path, requestId: c.get("requestId") as string | undefined },
+      "unhandled error",
+    );
     return c.json(errorBody("internal_error", "internal error"), 500);
   };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
-import { logContext, type Logger } from "../lib/logger.js";
+import type { Logger } from "../lib/logger.js";
 
 /** An incoming `x-request-id` is kept only when it is this tame: it ends up in logs and response headers. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -8,8 +8,8 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /**
  * Gives every request an id and logs one line per request. The id is the caller's `x-request-id` when sane
  * (1–64 of `A-Z a-z 0-9 . _ -`), else a new UUID; it is set as `requestId` on the context, echoed in the
- * `x-request-id` response header, and carried by every line logged while the request is handled. The request
- * line has method, path (never the query string: it may carry secrets), status and duration.
+ * `x-request-id` response header, and logged with the request line (method, path — never the query string: it
+ * may carry secrets —, status, duration) and by handlers that log about the request (`c.get("requestId")`).
  * @param logger where the request lines go (the API's child logger)
  * @param options.generate makes a new id (default `crypto.randomUUID`)
  * @example
@@ -27,9 +27,8 @@ export function requestId(
     c.header("x-request-id", id);
     const started = performance.now();
     try {
-      await logContext.run({ requestId: id }, next);
+      await next();
     } finally {
-      // Outside the context: the id is given once, explicitly.
       logger.info(
         {
           requestId: id,

@@ -1,26 +1,15 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { pino, type Logger, type DestinationStream, type Level } from "pino";
 import { build as prettyStream } from "pino-pretty";
 
 export type { Logger } from "pino";
 
-/** What every line logged while handling one API request carries (set by the request-id middleware). */
-export interface LogContext {
-  requestId: string;
-}
-
-/**
- * The request a line is logged for. Async context, not state: each request's chain sees its own value, so
- * relays sharing a process (tests) never see each other's.
- */
-export const logContext = new AsyncLocalStorage<LogContext>();
-
 /** A line logged by a logger that has no `component` of its own (startup, shutdown) gets this one. */
 export const DEFAULT_COMPONENT = "relay";
 
 /**
- * JSON-lines logger. Every line has a `component` (the child logger's, else `relay`) and, while an API
- * request is handled, its `requestId`. Secrets are kept out by construction (nothing logs config values or
+ * JSON-lines logger. Every line has a `component` (the child logger's, else `relay`); lines about an API request
+ * carry its `requestId` explicitly (no AsyncLocalStorage: on Node 20 it turns on promise hooks for the whole
+ * process, which made every await of the scheduler and the delivery worker ~3× dearer). Secrets are kept out by construction (nothing logs config values or
  * request headers); `redact` is the second line of defence for fields that might carry one.
  * @param options.level minimum level (default `info`)
  * @param options.destination where lines go (default stdout); tests pass a stream to capture output.
@@ -41,8 +30,6 @@ export function createLogger(
       formatters: { level: (label) => ({ level: label }) },
       mixin(mergeObject, _level, instance) {
         const extra: Record<string, string> = {};
-        const context = logContext.getStore();
-        if (context) extra.requestId = context.requestId;
         // A child's bindings are a pre-serialised string: checking it costs no parse, and never duplicates the key.
         const bindings = (instance as unknown as Record<symbol, string | undefined>)[pino.symbols.chindingsSym] ?? "";
         if (!("component" in mergeObject) && !bindings.includes('"component":')) extra.component = DEFAULT_COMPONENT;

