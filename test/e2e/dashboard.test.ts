@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.js";
 import { startWorld, TEST_API_KEY, type TestWorld } from "../support/relay-harness.js";
+import { DRIVERS } from "../support/test-db.js";
 
 const ADMIN_KEY = "admin_key_0123456789abcdefghij";
 const ENCRYPTION_KEY = Buffer.alloc(32, 5).toString("base64");
@@ -47,12 +48,12 @@ class Client {
   }
 }
 
-describe("dashboard (HTTP)", () => {
+describe.each(DRIVERS)("dashboard (HTTP) on %s", (driver) => {
   let world: TestWorld;
   let client: Client;
 
   beforeAll(async () => {
-    world = await startWorld({ env: { RELAY_ADMIN_KEY: ADMIN_KEY, RELAY_ENCRYPTION_KEY: ENCRYPTION_KEY } });
+    world = await startWorld({ driver, env: { RELAY_ADMIN_KEY: ADMIN_KEY, RELAY_ENCRYPTION_KEY: ENCRYPTION_KEY } });
     client = new Client(world.relay.url);
   });
   afterAll(async () => {
@@ -120,6 +121,16 @@ describe("dashboard (HTTP)", () => {
     });
     expect(revoked.status).toBeLessThan(300);
     expect(await other.request("/dashboard")).toMatchObject({ status: 303, location: "/dashboard/login" });
+  });
+
+  it("charts the notify latency of acknowledged terminal events", async () => {
+    world.rendley.addJob({ id: "job_latency", steps: ["completed"] });
+    const watch = await world.watch({ job_id: "job_latency" });
+    await world.waitForWatch(watch.id, (w) => w.status === "delivered");
+    const page = await client.request("/dashboard");
+    expect(page.html).toMatch(/data-testid="latency-point"/);
+    expect(page.html).toMatch(/<title>\d\d:\d\dZ · \d+ acknowledged · p50 \d+ ms · p95 \d+ ms<\/title>/);
+    expect(page.html).toMatch(/[1-9]\d* acknowledged deliver/);
   });
 
   it("escapes hostile job ids and metadata everywhere", async () => {
@@ -230,7 +241,7 @@ describe("dashboard (HTTP)", () => {
     expect(pages).toBe(N / 200);
     expect(new Set(seen).size).toBe(N);
     expect(seen).toEqual([...seen].sort().reverse()); // newest first, no page overlapping the next
-    console.log(`dashboard: ${N} watches in ${pages} pages, slowest page ${Math.round(slowestMs)} ms`);
+    console.log(`dashboard (${driver}): ${N} watches in ${pages} pages, slowest page ${Math.round(slowestMs)} ms`);
 
     const failed = await client.request("/dashboard?status=failed&event=job.processing&q=job_bulk_&limit=200");
     const ids = [...failed.html.matchAll(/data-watch-id="([^"]+)"/g)].map((m) => Number(m[1]!.slice("wch_bulk_".length)));
