@@ -198,6 +198,15 @@ describe.each(DRIVERS)("dashboard (HTTP) on %s", (driver) => {
     }
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
     expect(statuses.slice(10)).toEqual([429, 429]);
+    // Over https (or behind a proxy saying so) the cookies are Secure too.
+    for (const init of [
+      { url: "https://relay.example/dashboard/login" },
+      { url: "http://relay.example/dashboard/login", proto: "https" },
+    ]) {
+      const res = await app.request(init.url, { headers: init.proto ? { "x-forwarded-proto": init.proto } : {} });
+      expect(res.headers.getSetCookie()[0]).toMatch(/; Secure/);
+    }
+    expect((await app.request("http://relay.example/dashboard/login")).headers.getSetCookie()[0]).not.toMatch(/; Secure/);
   });
 
   it("pages through thousands of watches by keyset, with filters and counters", async () => {
