@@ -98,6 +98,8 @@ export function dashboardRoutes(deps: Deps, hooks: DashboardHooks) {
     if (err instanceof PageError || err instanceof AppError) {
       status = err.status;
       message = err.message;
+      if (err instanceof AppError && err.code === "rate_limited")
+        message = "Too many login attempts: wait a few seconds and retry.";
     } else if (isDatabaseUnavailable(err)) {
       status = 503;
       message = "The relay's database is not reachable; retry shortly.";

@@ -188,6 +188,7 @@ describe.each(DRIVERS)("dashboard (HTTP) on %s", (driver) => {
     const nonce = Client.csrf(await form.text());
     const cookie = form.headers.getSetCookie()[0]!.split(";")[0]!;
     const statuses: number[] = [];
+    let last = "";
     for (let i = 0; i < 12; i++) {
       const res = await app.request("/dashboard/login", {
         method: "POST",
@@ -195,9 +196,11 @@ describe.each(DRIVERS)("dashboard (HTTP) on %s", (driver) => {
         body: new URLSearchParams({ csrf: nonce, key: `rrk_wrong_${i}` }).toString(),
       });
       statuses.push(res.status);
+      last = await res.text();
     }
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
     expect(statuses.slice(10)).toEqual([429, 429]);
+    expect(last).toContain("Too many login attempts");
     // Over https (or behind a proxy saying so) the cookies are Secure too.
     for (const init of [
       { url: "https://relay.example/dashboard/login" },
