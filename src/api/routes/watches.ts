@@ -3,7 +3,7 @@ import { createRouter } from "../router.js";
 import { cancelWatch } from "../../db/queries/cancel-watch.js";
 import { createWatch } from "../../db/queries/create-watch.js";
 import { listWatchIds } from "../../db/queries/list-watches.js";
-import { loadWatchViews, type WatchView } from "../../db/queries/load-watch-views.js";
+import { loadWatchViews, toWatchView, type WatchView } from "../../db/queries/load-watch-views.js";
 import { redeliverWatch } from "../../db/queries/redeliver-watch.js";
 import { DEFAULT_EVENTS } from "../../delivery/events.js";
 import type { Deps } from "../../deps.js";
@@ -145,7 +145,7 @@ export function watchesRoutes(deps: Deps, hooks: { onWatchCreated: () => void; o
     const events = [...new Set(body.events ?? DEFAULT_EVENTS)];
     const metadata = body.metadata ?? null;
     const tenantId = c.get("tenantId");
-    const { watchId, created } = await createWatch(
+    const { watchId, created, row } = await createWatch(
       db,
       {
         tenantId,
@@ -172,7 +172,7 @@ export function watchesRoutes(deps: Deps, hooks: { onWatchCreated: () => void; o
       { now: clock.now(), random, pollMinIntervalMs: config.pollMinIntervalMs },
     );
     if (created) hooks.onWatchCreated();
-    return c.json({ data: await loadOne(tenantId, watchId) }, created ? 201 : 200);
+    return c.json({ data: row ? toWatchView(row) : await loadOne(tenantId, watchId) }, created ? 201 : 200);
   });
 
   app.openapi(getWatchRoute, async (c) => {

@@ -7,6 +7,7 @@ import type { UpstreamJob } from "../../upstream/job.js";
 import type { Database, Executor } from "../client.js";
 import { toDate, toJson, ts } from "../sql-values.js";
 import { insertDeliveries, type WatchForDelivery } from "./insert-deliveries.js";
+import type { WatchRow } from "./load-watch-views.js";
 
 export interface NewWatch {
   tenantId: string;
@@ -30,14 +31,15 @@ export interface NewWatch {
  * - an active row keeps its cadence, so the upstream sees one poll stream however many watches join.
  * A watch joining a job already seen `processing` gets its `job.processing` event here, since the
  * scheduler only emits events on status changes.
- * @returns the watch id and whether it was created (false: an idempotent repeat)
+ * @returns the watch id, whether it was created (false: an idempotent repeat) and, when it was created with no
+ *   delivery yet, its row (the caller can answer without reading it back)
  * @throws ConflictError idempotency_conflict when the key was used with a different body
  */
 export async function createWatch(
   db: Database,
   input: NewWatch,
   ctx: { now: Date; random: Random; pollMinIntervalMs: number },
-): Promise<{ watchId: string; created: boolean }> {
+): Promise<{ watchId: string; created: boolean; row?: WatchRow }> {
   const { now, random } = ctx;
   return db.orm.transaction(async (tx) => {
     if (input.idempotencyKey) {
@@ -51,6 +53,7 @@ export async function createWatch(
       job_status: string | null;
       job: unknown;
       job_fetched_at: Date | string | null;
+      last_error: string | null;
     }>(
       sql`
         with before as (
@@ -70,7 +73,8 @@ export async function createWatch(
           -- A finished job read again must produce its event for the new watch.
           emitted_status = case when polls.status = 'active' then polls.emitted_status else null end,
           updated_at = excluded.updated_at
-        returning id, coalesce((select status = 'active' from before), false) as was_active, job_status, job, job_fetched_at`,
+        returning id, coalesce((select status = 'active' from before), false) as was_active, job_status, job, job_fetched_at,
+                  last_error`,
       tx,
     );
     if (!poll) throw new Error("poll upsert returned no row");
@@ -85,7 +89,7 @@ export async function createWatch(
       retry_schedule_ms: input.retryScheduleMs ? [...input.retryScheduleMs] : null,
       callback_headers: input.callbackHeaders ?? null,
     };
-    const inserted = await db.rows<{ id: string }>(
+    const inserted = await db.rows<Omit<WatchRow, "job_status" | "job">>(
       sql`
         insert into watches (id, tenant_id, poll_id, job_id, callback_url, events, metadata, retry_schedule_ms, callback_headers,
                              status, idempotency_key, request_hash, created_at, updated_at)
@@ -96,7 +100,8 @@ export async function createWatch(
                 ${watch.callback_headers === null ? null : JSON.stringify(watch.callback_headers)}::jsonb,
                 'watching', ${input.idempotencyKey ?? null}, ${input.requestHash ?? null}, ${ts(now)}, ${ts(now)})
         on conflict (tenant_id, idempotency_key) do nothing
-        returning id`,
+        returning id, job_id, callback_url, events, metadata, retry_schedule_ms, callback_headers, status, last_error,
+                  created_at, updated_at`,
       tx,
     );
     if (inserted.length === 0) {
@@ -123,8 +128,12 @@ export async function createWatch(
         ],
         { now, random },
       );
+      return { watchId, created: true };
     }
-    return { watchId, created: true };
+    // As loadWatchViews shows it: while watching, the job's latest upstream problem is the watch's too.
+    const row: WatchRow = { ...inserted[0]!, job_status: poll.job_status, job: poll.job };
+    row.last_error = row.last_error ?? poll.last_error;
+    return { watchId, created: true, row };
   });
 }
 

@@ -29,7 +29,7 @@ export async function listWatchIds(
   const rows = await db.rows<{ id: string; created_at: Date | string }>(sql`
     select id, created_at from watches
     where ${sql.join(filters, sql` and `)}
-    order by created_at desc, id desc
+    order by created_at desc nulls last, id desc nulls last -- as the indexes are built (NULLS FIRST would sort every row)
     limit ${options.limit + 1}::int`);
   const page = rows.slice(0, options.limit);
   const last = page.at(-1);

@@ -50,27 +50,50 @@ function redact(headers: Record<string, string> | null): Record<string, "[redact
   return headers ? Object.fromEntries(Object.keys(headers).map((name) => [name, "[redacted]" as const])) : null;
 }
 
+/** A watch row with its job, as the views are built from. */
+export interface WatchRow {
+  id: string;
+  job_id: string;
+  callback_url: string;
+  events: string[];
+  metadata: unknown;
+  retry_schedule_ms: number[] | null;
+  callback_headers: unknown;
+  status: WatchView["status"];
+  job_status: string | null;
+  job: unknown;
+  last_error: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+/** The API's Watch object from its row and its deliveries. */
+export function toWatchView(w: WatchRow, deliveries: DeliveryView[] = []): WatchView {
+  return {
+    id: w.id,
+    job_id: w.job_id,
+    callback_url: w.callback_url,
+    events: w.events,
+    metadata: toJson<Record<string, unknown>>(w.metadata),
+    retry_schedule: w.retry_schedule_ms ? w.retry_schedule_ms.map(formatDurationMs).join(",") || "none" : null,
+    callback_headers: redact(toJson<Record<string, string>>(w.callback_headers)),
+    status: w.status,
+    job_status: w.job_status,
+    job: toJson<UpstreamJob>(w.job),
+    last_error: w.last_error,
+    created_at: iso(w.created_at) ?? "",
+    updated_at: iso(w.updated_at) ?? "",
+    deliveries,
+  };
+}
+
 /**
  * Loads complete Watch objects for a page of ids in three queries (watches with their job, deliveries,
  * attempts), whatever the page size. Rows of other tenants are never returned. Order follows `ids`.
  */
 export async function loadWatchViews(db: Database, tenantId: string, ids: readonly string[]): Promise<WatchView[]> {
   if (ids.length === 0) return [];
-  const watches = await db.rows<{
-    id: string;
-    job_id: string;
-    callback_url: string;
-    events: string[];
-    metadata: unknown;
-    retry_schedule_ms: number[] | null;
-    callback_headers: unknown;
-    status: WatchView["status"];
-    job_status: string | null;
-    job: unknown;
-    last_error: string | null;
-    created_at: Date | string;
-    updated_at: Date | string;
-  }>(sql`
+  const watches = await db.rows<WatchRow>(sql`
     select w.id, w.job_id, w.callback_url, w.events, w.metadata, w.retry_schedule_ms, w.callback_headers, w.status, p.job_status, p.job,
            -- While watching, the latest upstream problem (a 5xx, a rejected key) is the watch's problem too.
            case when w.status = 'watching' then coalesce(w.last_error, p.last_error) else w.last_error end as last_error,
@@ -142,27 +165,7 @@ export async function loadWatchViews(db: Database, tenantId: string, ids: readon
     deliveriesByWatch.set(d.watch_id, list);
   }
 
-  const byId = new Map(
-    watches.map((w) => [
-      w.id,
-      {
-        id: w.id,
-        job_id: w.job_id,
-        callback_url: w.callback_url,
-        events: w.events,
-        metadata: toJson<Record<string, unknown>>(w.metadata),
-        retry_schedule: w.retry_schedule_ms ? w.retry_schedule_ms.map(formatDurationMs).join(",") || "none" : null,
-        callback_headers: redact(toJson<Record<string, string>>(w.callback_headers)),
-        status: w.status,
-        job_status: w.job_status,
-        job: toJson<UpstreamJob>(w.job),
-        last_error: w.last_error,
-        created_at: iso(w.created_at) ?? "",
-        updated_at: iso(w.updated_at) ?? "",
-        deliveries: deliveriesByWatch.get(w.id) ?? [],
-      } satisfies WatchView,
-    ]),
-  );
+  const byId = new Map(watches.map((w) => [w.id, toWatchView(w, deliveriesByWatch.get(w.id) ?? [])]));
   return ids.flatMap((id) => {
     const view = byId.get(id);
     return view ? [view] : [];
