@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import type { JobEvent } from "../../delivery/events.js";
 import { ConflictError } from "../../errors.js";
 import { newId } from "../../lib/ids.js";
@@ -40,13 +40,90 @@ export async function createWatch(
   input: NewWatch,
   ctx: { now: Date; random: Random; pollMinIntervalMs: number },
 ): Promise<{ watchId: string; created: boolean; row?: WatchRow }> {
+  const watchId = newId("wch", ctx.random, ctx.now.getTime());
+  // The common case in one statement (one round trip, no BEGIN/COMMIT): no idempotency key, and not a watch
+  // joining a job already seen processing (that one also needs its job.processing delivery, written below).
+  if (!input.idempotencyKey) {
+    const wantsProcessing = input.events.includes("job.processing");
+    const [r] = await db.rows<WatchRow & { poll_job_status: string | null; poll_job: unknown; poll_last_error: string | null }>(
+      sql`
+        with before as (${pollBefore(input)}),
+        p as (${upsertPoll(input, ctx)}),
+        w as (
+          ${insertWatch(input, watchId, sql`(select id from p)`, ctx.now)}
+          and not exists (select 1 from p where p.was_active and p.job_status = 'processing' and ${wantsProcessing}::boolean)
+          returning ${WATCH_COLUMNS}
+        )
+        select w.*, p.job_status as poll_job_status, p.job as poll_job, p.last_error as poll_last_error from p left join w on true`,
+    );
+    if (r?.id) {
+      const { poll_job_status, poll_job, poll_last_error, ...watch } = r;
+      // As loadWatchViews shows it: while watching, the job's latest upstream problem is the watch's too.
+      return {
+        watchId,
+        created: true,
+        row: { ...watch, job_status: poll_job_status, job: poll_job, last_error: watch.last_error ?? poll_last_error },
+      };
+    }
+  }
+  return createWatchInTransaction(db, input, watchId, ctx);
+}
+
+const WATCH_COLUMNS = sql.raw(
+  "id, job_id, callback_url, events, metadata, retry_schedule_ms, callback_headers, status, last_error, created_at, updated_at",
+);
+
+const pollBefore = (input: NewWatch) =>
+  sql`select status from polls where tenant_id = ${input.tenantId} and job_id = ${input.jobId}`;
+
+/** The poll row upsert (needs a `before` CTE holding the row's status before it). */
+function upsertPoll(input: NewWatch, ctx: { now: Date; random: Random; pollMinIntervalMs: number }) {
+  const { now } = ctx;
+  return sql`
+    insert into polls (id, tenant_id, job_id, status, next_poll_at, interval_ms, started_at, plan_ms, created_at, updated_at)
+    values (${newId("pol", ctx.random, now.getTime())}, ${input.tenantId}, ${input.jobId}, 'active', ${ts(now)},
+            ${ctx.pollMinIntervalMs}::int, ${ts(now)}, '{}', ${ts(now)}, ${ts(now)})
+    on conflict (tenant_id, job_id) do update set
+      status = 'active',
+      next_poll_at = case when polls.status = 'active' then polls.next_poll_at else excluded.next_poll_at end,
+      interval_ms = case when polls.status = 'active' then polls.interval_ms else excluded.interval_ms end,
+      not_found_count = case when polls.status = 'active' then polls.not_found_count else 0 end,
+      started_at = case when polls.status = 'active' then polls.started_at else excluded.started_at end,
+      plan_ms = case when polls.status = 'active' then polls.plan_ms else excluded.plan_ms end,
+      planned_predictive = case when polls.status = 'active' then polls.planned_predictive else false end,
+      -- A finished job read again must produce its event for the new watch.
+      emitted_status = case when polls.status = 'active' then polls.emitted_status else null end,
+      updated_at = excluded.updated_at
+    returning id, coalesce((select status = 'active' from before), false) as was_active, job_status, job, job_fetched_at,
+              last_error`;
+}
+
+/** `insert into watches … select … where true` (the caller may add `and …` conditions and the returning list). */
+function insertWatch(input: NewWatch, watchId: string, pollId: SQL, now: Date) {
+  return sql`
+    insert into watches (id, tenant_id, poll_id, job_id, callback_url, events, metadata, retry_schedule_ms, callback_headers,
+                         status, idempotency_key, request_hash, created_at, updated_at)
+    select ${watchId}, ${input.tenantId}, ${pollId}, ${input.jobId}, ${input.callbackUrl},
+           (select array_agg(e) from jsonb_array_elements_text(${JSON.stringify(input.events)}::jsonb) as e),
+           ${input.metadata === null ? null : JSON.stringify(input.metadata)}::jsonb,
+           (select r.s from jsonb_to_record(${JSON.stringify({ s: input.retryScheduleMs ?? null })}::jsonb) as r(s int[])),
+           ${input.callbackHeaders ? JSON.stringify(input.callbackHeaders) : null}::jsonb,
+           'watching', ${input.idempotencyKey ?? null}, ${input.requestHash ?? null}, ${ts(now)}, ${ts(now)}
+    where true`;
+}
+
+async function createWatchInTransaction(
+  db: Database,
+  input: NewWatch,
+  watchId: string,
+  ctx: { now: Date; random: Random; pollMinIntervalMs: number },
+): Promise<{ watchId: string; created: boolean; row?: WatchRow }> {
   const { now, random } = ctx;
   return db.orm.transaction(async (tx) => {
     if (input.idempotencyKey) {
       const repeat = await findByIdempotencyKey(db, tx, input);
       if (repeat) return repeat;
     }
-
     const [poll] = await db.rows<{
       id: string;
       was_active: boolean;
@@ -54,54 +131,13 @@ export async function createWatch(
       job: unknown;
       job_fetched_at: Date | string | null;
       last_error: string | null;
-    }>(
-      sql`
-        with before as (
-          select status from polls where tenant_id = ${input.tenantId} and job_id = ${input.jobId}
-        )
-        insert into polls (id, tenant_id, job_id, status, next_poll_at, interval_ms, started_at, plan_ms, created_at, updated_at)
-        values (${newId("pol", random, now.getTime())}, ${input.tenantId}, ${input.jobId}, 'active', ${ts(now)},
-                ${ctx.pollMinIntervalMs}::int, ${ts(now)}, '{}', ${ts(now)}, ${ts(now)})
-        on conflict (tenant_id, job_id) do update set
-          status = 'active',
-          next_poll_at = case when polls.status = 'active' then polls.next_poll_at else excluded.next_poll_at end,
-          interval_ms = case when polls.status = 'active' then polls.interval_ms else excluded.interval_ms end,
-          not_found_count = case when polls.status = 'active' then polls.not_found_count else 0 end,
-          started_at = case when polls.status = 'active' then polls.started_at else excluded.started_at end,
-          plan_ms = case when polls.status = 'active' then polls.plan_ms else excluded.plan_ms end,
-          planned_predictive = case when polls.status = 'active' then polls.planned_predictive else false end,
-          -- A finished job read again must produce its event for the new watch.
-          emitted_status = case when polls.status = 'active' then polls.emitted_status else null end,
-          updated_at = excluded.updated_at
-        returning id, coalesce((select status = 'active' from before), false) as was_active, job_status, job, job_fetched_at,
-                  last_error`,
-      tx,
-    );
+    }>(sql`with before as (${pollBefore(input)}) ${upsertPoll(input, ctx)}`, tx);
     if (!poll) throw new Error("poll upsert returned no row");
 
-    const watchId = newId("wch", random, now.getTime());
-    const watch: WatchForDelivery = {
-      id: watchId,
-      tenant_id: input.tenantId,
-      job_id: input.jobId,
-      callback_url: input.callbackUrl,
-      metadata: input.metadata,
-      retry_schedule_ms: input.retryScheduleMs ? [...input.retryScheduleMs] : null,
-      callback_headers: input.callbackHeaders ?? null,
-    };
     const inserted = await db.rows<Omit<WatchRow, "job_status" | "job">>(
-      sql`
-        insert into watches (id, tenant_id, poll_id, job_id, callback_url, events, metadata, retry_schedule_ms, callback_headers,
-                             status, idempotency_key, request_hash, created_at, updated_at)
-        values (${watchId}, ${input.tenantId}, ${poll.id}, ${input.jobId}, ${input.callbackUrl},
-                (select array_agg(e) from jsonb_array_elements_text(${JSON.stringify(input.events)}::jsonb) as e),
-                ${input.metadata === null ? null : JSON.stringify(input.metadata)}::jsonb,
-                (select r.s from jsonb_to_record(${JSON.stringify({ s: watch.retry_schedule_ms })}::jsonb) as r(s int[])),
-                ${watch.callback_headers === null ? null : JSON.stringify(watch.callback_headers)}::jsonb,
-                'watching', ${input.idempotencyKey ?? null}, ${input.requestHash ?? null}, ${ts(now)}, ${ts(now)})
-        on conflict (tenant_id, idempotency_key) do nothing
-        returning id, job_id, callback_url, events, metadata, retry_schedule_ms, callback_headers, status, last_error,
-                  created_at, updated_at`,
+      sql`${insertWatch(input, watchId, sql`${poll.id}`, now)}
+          on conflict (tenant_id, idempotency_key) do nothing
+          returning ${WATCH_COLUMNS}`,
       tx,
     );
     if (inserted.length === 0) {
@@ -112,25 +148,24 @@ export async function createWatch(
     }
 
     if (poll.was_active && poll.job_status === "processing" && input.events.includes("job.processing")) {
-      await insertDeliveries(
-        db,
-        tx,
-        [
-          {
-            watch,
-            event: {
-              type: "job.processing",
-              observedAt: now,
-              job: toJson<UpstreamJob>(poll.job),
-              jobFetchedAt: toDate(poll.job_fetched_at),
-            },
-          },
-        ],
-        { now, random },
-      );
+      const watch: WatchForDelivery = {
+        id: watchId,
+        tenant_id: input.tenantId,
+        job_id: input.jobId,
+        callback_url: input.callbackUrl,
+        metadata: input.metadata,
+        retry_schedule_ms: input.retryScheduleMs ? [...input.retryScheduleMs] : null,
+        callback_headers: input.callbackHeaders ?? null,
+      };
+      const event = {
+        type: "job.processing" as const,
+        observedAt: now,
+        job: toJson<UpstreamJob>(poll.job),
+        jobFetchedAt: toDate(poll.job_fetched_at),
+      };
+      await insertDeliveries(db, tx, [{ watch, event }], { now, random });
       return { watchId, created: true };
     }
-    // As loadWatchViews shows it: while watching, the job's latest upstream problem is the watch's too.
     const row: WatchRow = { ...inserted[0]!, job_status: poll.job_status, job: poll.job };
     row.last_error = row.last_error ?? poll.last_error;
     return { watchId, created: true, row };
