@@ -173,7 +173,7 @@ async function main(): Promise<number> {
   const { rows, summary } = judge(facts);
   const passed = rows.every((r) => r.pass !== false);
   console.log(`\nVerdict (seed ${options.seed}, ${options.mode}):\n${printTable(rows)}\n`);
-  writeResults(RESULTS, rows, summary, passed);
+  await writeResults(RESULTS, rows, summary, passed);
   log(`${passed ? "PASSED" : "FAILED"}; results in ${RESULTS}`);
   return passed ? 0 : 1;
 }

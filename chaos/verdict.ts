@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { format, resolveConfig } from "prettier";
 import type { FaultLog } from "./faults.js";
 import type { Ack } from "./receivers.js";
 
@@ -117,6 +118,8 @@ export function printTable(rows: Row[]): string {
   return lines.join("\n");
 }
 
-export function writeResults(path: string, rows: Row[], summary: Record<string, unknown>, passed: boolean): void {
-  writeFileSync(path, JSON.stringify({ passed, verdict: rows, ...summary }, null, 2) + "\n");
+/** Writes the verdict as JSON formatted the way the repository's prettier check wants it. */
+export async function writeResults(path: string, rows: Row[], summary: Record<string, unknown>, passed: boolean): Promise<void> {
+  const json = JSON.stringify({ passed, verdict: rows, ...summary });
+  writeFileSync(path, await format(json, { ...(await resolveConfig(path)), parser: "json" }));
 }
