@@ -9,6 +9,8 @@ export interface WatchRegistrar {
   registerAll(jobIds: readonly string[], concurrency: number): Promise<{ registered: number; failed: number; ms: number }>;
   /** The first few failures, for the result file. */
   readonly errors: string[];
+  /** How long each successful registration request took (ms), in completion order. */
+  readonly durationsMs: number[];
   close(): Promise<void>;
 }
 
@@ -17,11 +19,13 @@ export function watchRegistrar(relayUrl: string, apiKey: string, callbackUrl: st
   const pool = new Pool(relayUrl, { connections: 64, keepAliveTimeout: 30_000 });
   const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
   const errors: string[] = [];
+  const durationsMs: number[] = [];
 
   async function register(jobId: string): Promise<boolean> {
     for (let attempt = 1; attempt <= 5; attempt++) {
       let status = 0;
       let text = "";
+      const started = performance.now();
       try {
         const res = await pool.request({
           method: "POST",
@@ -31,7 +35,10 @@ export function watchRegistrar(relayUrl: string, apiKey: string, callbackUrl: st
         });
         status = res.statusCode;
         text = await res.body.text();
-        if (status === 200 || status === 201) return true;
+        if (status === 200 || status === 201) {
+          durationsMs.push(performance.now() - started);
+          return true;
+        }
       } catch (err) {
         text = (err as Error).message;
       }
@@ -64,6 +71,7 @@ export function watchRegistrar(relayUrl: string, apiKey: string, callbackUrl: st
       return { registered, failed, ms: Date.now() - started };
     },
     errors,
+    durationsMs,
     close: () => pool.close(),
   };
 }

@@ -83,6 +83,7 @@ export async function latency(ctx: ScenarioContext): Promise<ScenarioResult> {
       registered: lags.length,
       failed: size.watches - lags.length,
       lag_ms: summarize(lags),
+      request_ms: summarize(registrar.durationsMs),
       errors: registrar.errors,
     };
 

@@ -9,6 +9,7 @@ import type { JobFetchResult } from "../upstream/client.js";
 import { decidePoll, releasePoll, type PollAck } from "./decide-poll.js";
 import { modelOf, observeDuration, type TypeStats } from "./duration-stats.js";
 import { backoffPlan, predictivePlan } from "./plan-polls.js";
+import { createPollTracker } from "./poll-tracker.js";
 import { createUpstreamBudget } from "./upstream-budget.js";
 
 /** Learned job-type fits are re-read this often (other replicas learn too). */
@@ -27,8 +28,8 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
   const { config, db, clock, random, upstream, upstreamHealth } = deps;
   const logger = deps.logger.child({ component: "scheduler" });
   const cadence = { minIntervalMs: config.pollMinIntervalMs, maxIntervalMs: config.pollMaxIntervalMs };
-  /** Polls whose upstream request is out → the newest claim of each (a claim made while the request was out). */
-  const inFlight = new Map<string, number>();
+  const tracker = createPollTracker(cadence.minIntervalMs, () => clock.now().getTime());
+  let prunedAt = 0;
   let stats = new Map<string, TypeStats>();
   let statsLoadedAt = -Infinity;
   let lastAuthLogAt = 0;
@@ -80,6 +81,10 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
     logger,
     async claim(limit) {
       await Promise.all([refreshStats(), beat()]);
+      if (clock.now().getTime() - prunedAt >= 1_000) {
+        prunedAt = clock.now().getTime();
+        tracker.prune();
+      }
       const allowed = budget.take(limit);
       if (allowed === 0) return [];
       // Under a budget that cannot cover everything due, poll the likeliest to have finished first.
@@ -89,15 +94,11 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
       return polls;
     },
     async process(claimed, signal) {
-      // An answer slower than the interval: this process claimed the job again while its request is still out.
-      // No second request: the one out writes its answer under the newest claim, so the fence does not drop it.
-      if (inFlight.has(claimed.id)) {
-        inFlight.set(claimed.id, Math.max(inFlight.get(claimed.id)!, claimed.claimSeq));
-        return undefined;
-      }
-      inFlight.set(claimed.id, claimed.claimSeq);
-      const latest = () => ({ ...claimed, claimSeq: inFlight.get(claimed.id) ?? claimed.claimSeq });
-      const poll = claimed;
+      // Claimed again before this process's last request of the job was answered or written: no second request.
+      const poll = tracker.begin(claimed);
+      if (!poll) return undefined;
+      const latest = () => tracker.latest(claimed);
+      let ack: PollAck | undefined;
       try {
         const apiKey = await deps.tenantKeys.keyFor(poll.tenantId);
         const result: JobFetchResult = apiKey
@@ -117,12 +118,12 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
           upstreamHealth.recordAccepted(poll.tenantId);
         }
         if (result.kind === "rate_limited") budget.onRateLimited();
-        const ack = decidePoll(latest(), result, { now: clock.now(), cadence, random, plan, hasModel });
+        ack = decidePoll(latest(), result, { now: clock.now(), cadence, random, plan, hasModel });
         deps.metrics.pollFinished(result, ack);
         if (ack?.event) logger.info({ jobId: poll.jobId, event: ack.event.type }, "job changed");
         return ack;
       } finally {
-        inFlight.delete(claimed.id);
+        tracker.finish(claimed, ack);
       }
     },
     onCrash: (poll) => releasePoll(poll, clock.now(), new Date(clock.now().getTime() + CRASH_RETRY_MS)),
