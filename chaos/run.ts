@@ -102,7 +102,7 @@ async function main(): Promise<number> {
   const at = (fraction: number) =>
     new Promise((r) => setTimeout(r, Math.max(0, t0 + fraction * options.durationMs - Date.now())));
   const phase = Promise.all([
-    killLoop(slots, rand.kills, faultLog, t0 + 0.3 * options.durationMs, stopFaults.signal),
+    options.kills ? killLoop(slots, rand.kills, faultLog, t0 + 0.3 * options.durationMs, stopFaults.signal) : undefined,
     at(0.1).then(() => receiverOutage(receivers!, faultLog, options.receiverDownMs, stopFaults.signal)),
     at(0.55).then(() =>
       databaseOutage(proxy!, slots, faultLog, { outageMs: options.outageMs, restartPostgres: options.restartPostgres }),
@@ -169,6 +169,7 @@ async function main(): Promise<number> {
     upstream: upstream.counts,
     receivers: receivers.counts,
     finalStopCodes: finalStops.map((e) => e.code),
+    kills: options.kills,
   };
   const { rows, summary } = judge(facts);
   const passed = rows.every((r) => r.pass !== false);

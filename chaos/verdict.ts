@@ -24,6 +24,7 @@ export interface RunFacts {
   upstream: Record<string, number>;
   receivers: Record<string, number>;
   finalStopCodes: (number | null)[];
+  kills: boolean;
 }
 
 export interface Row {
@@ -71,7 +72,7 @@ export function judge(f: RunFacts): { rows: Row[]; summary: Record<string, unkno
       check: "SIGTERM exit",
       value: sigterm ? `code ${sigterm.code} in ${sigterm.ms} ms` : "not sent",
       rule: "0 within 10 s",
-      pass: sigterm ? sigterm.code === 0 && sigterm.ms < 10_000 : false,
+      pass: sigterm ? sigterm.code === 0 && sigterm.ms < 10_000 : f.kills ? false : null,
     },
     {
       check: `database outage (${f.outageKind})`,
