@@ -3,6 +3,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { createApp } from "./api/app.js";
+import { startWaitingServer } from "./api/routes/health.js";
 import type { Config } from "./config.js";
 import { createDb, type Database } from "./db/client.js";
 import { migrate } from "./db/migrate.js";
@@ -77,7 +78,15 @@ async function openDatabase(config: Config, options: RelayOptions, logger: Logge
 export async function startRelay(config: Config, options: RelayOptions = {}): Promise<Relay> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const roles = { api: true, scheduler: true, delivery: true, maintenance: true, ...options.roles };
-  const db = await openDatabase(config, options, logger);
+  // A fixed port answers /healthz (and /readyz 503) while the database is awaited, so the process is not restarted.
+  const waiting =
+    roles.api && config.databaseUrl && config.port !== 0 ? await startWaitingServer(config.port, config.host) : undefined;
+  let db: Database;
+  try {
+    db = await openDatabase(config, options, logger);
+  } finally {
+    await waiting?.close();
+  }
   let deps: Deps | undefined;
   try {
     deps = createDeps(config, db, logger, options);

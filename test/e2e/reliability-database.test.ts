@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import { createServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { createDb } from "../../src/db/client.js";
@@ -13,6 +14,14 @@ import { createTestStore, type TestStore } from "../support/test-db.js";
 import { waitFor } from "../support/wait-for.js";
 
 const PG = process.env.TEST_DATABASE_URL;
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
 if (!PG)
   console.warn("reliability-database: TEST_DATABASE_URL is not set, so the database-outage tests (Postgres only) do not run");
 
@@ -58,16 +67,22 @@ describe.runIf(PG)("the relay when its database goes away (Postgres)", () => {
 
   it("waits for a database that is not there at start, one log line per attempt, then becomes ready", async () => {
     proxy.cut();
-    const proc = spawnRelay(env());
+    const port = await freePort();
+    const proc = spawnRelay({ ...env(), PORT: String(port) });
     procs.push(proc);
     const retries = () => proc.stdout.filter((l) => l.includes("database not reachable at start; retrying"));
     await waitFor(() => retries().length >= 2, { timeoutMs: 45_000 }); // a loaded machine takes seconds to start node + tsx
     expect(proc.child.exitCode).toBeNull(); // still waiting, not exited
     const line = JSON.parse(retries()[1]!);
     expect(line).toMatchObject({ attempt: 2, retryInMs: 2_000 });
+    // Alive but not ready while it waits: an orchestrator neither restarts it nor sends it traffic.
+    expect((await get(`http://127.0.0.1:${port}`, "/healthz")).status).toBe(200);
+    const waiting = await get(`http://127.0.0.1:${port}`, "/readyz");
+    expect(waiting).toMatchObject({ status: 503, body: { data: { status: "not_ready", checks: { database: "unreachable" } } } });
 
     proxy.restore();
     const url = await proc.ready;
+    expect(url).toBe(`http://127.0.0.1:${port}`);
     await waitFor(async () => (await get(url, "/readyz")).status === 200, { timeoutMs: 10_000 });
     proc.child.kill("SIGTERM");
     expect((await proc.exited).code).toBe(0);
