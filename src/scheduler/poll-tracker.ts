@@ -2,8 +2,8 @@ import type { ClaimedPoll } from "../db/queries/claim-due-polls.js";
 import type { PollAck } from "./decide-poll.js";
 
 interface Tracked {
-  /** When this process sent its latest request for the poll. */
-  sentAtMs: number;
+  /** When this process's latest request for the poll was answered (its start, while it is out). */
+  doneAtMs: number;
   /** The request is still out. */
   inFlight: boolean;
   /** The newest claim of the poll seen by this process. */
@@ -14,14 +14,19 @@ interface Tracked {
 
 /**
  * What this process knows of its own recent polls, which the database learns only when their results are
- * written: a claim can come back for a poll whose request is still out (a slow upstream) or whose result is
- * not written yet (a busy database), because the claim scheduled its next poll from the claim time. Such a
- * claim sends no request — two requests for one job are never less than the minimum interval apart — and the
- * pending result is written under the newest claim instead of being dropped by the fence.
+ * written: a claim can come back for a poll whose request is still out (a slow upstream), or a little less
+ * than the minimum interval after the last answer (the claim scheduled the next poll from the claim time,
+ * the answer came a few milliseconds later). The first sends no request and the answer to come is written
+ * under the newest claim; the second waits out the rest of the interval — counted from the last answer, so
+ * Rendley never receives two requests for a job closer than that, whatever the network did — and a result
+ * not written yet moves to the newest claim instead of being dropped by the fence.
  */
 export interface PollTracker {
-  /** The claim to poll with, or undefined when this process polled the job less than the minimum interval ago. */
-  begin(claimed: ClaimedPoll): ClaimedPoll | undefined;
+  /**
+   * Undefined when this process's request for the job is still out; else how long to wait before sending
+   * (0, or what is left of the minimum interval since the last answer).
+   */
+  begin(claimed: ClaimedPoll): { waitMs: number } | undefined;
   /** The poll as of its newest claim (the fencing token the result must be written under). */
   latest(claimed: ClaimedPoll): ClaimedPoll;
   /** The request ended with this result (undefined: nothing to write). */
@@ -36,13 +41,16 @@ export function createPollTracker(minIntervalMs: number, nowMs: () => number): P
   return {
     begin(claimed) {
       const t = tracked.get(claimed.id);
-      if (t && (t.inFlight || nowMs() - t.sentAtMs < minIntervalMs)) {
-        t.claimSeq = Math.max(t.claimSeq, claimed.claimSeq);
-        if (t.ack) t.ack.claimSeq = t.claimSeq; // not written yet: write it under the newest claim
-        return undefined;
+      if (!t) {
+        tracked.set(claimed.id, { doneAtMs: nowMs(), inFlight: true, claimSeq: claimed.claimSeq });
+        return { waitMs: 0 };
       }
-      tracked.set(claimed.id, { sentAtMs: nowMs(), inFlight: true, claimSeq: claimed.claimSeq });
-      return claimed;
+      t.claimSeq = Math.max(t.claimSeq, claimed.claimSeq);
+      if (t.ack) t.ack.claimSeq = t.claimSeq; // perhaps not written yet: write it under the newest claim
+      if (t.inFlight) return undefined;
+      t.inFlight = true;
+      t.ack = undefined;
+      return { waitMs: Math.max(0, t.doneAtMs + minIntervalMs - nowMs()) };
     },
     latest(claimed) {
       const t = tracked.get(claimed.id);
@@ -52,11 +60,12 @@ export function createPollTracker(minIntervalMs: number, nowMs: () => number): P
       const t = tracked.get(claimed.id);
       if (!t) return;
       t.inFlight = false;
+      t.doneAtMs = nowMs();
       t.ack = ack;
     },
     prune() {
       const cutoff = nowMs() - minIntervalMs;
-      for (const [id, t] of tracked) if (!t.inFlight && t.sentAtMs < cutoff) tracked.delete(id);
+      for (const [id, t] of tracked) if (!t.inFlight && t.doneAtMs < cutoff) tracked.delete(id);
     },
     get size() {
       return tracked.size;

@@ -1,3 +1,4 @@
+import { setTimeout } from "node:timers/promises";
 import { claimDuePolls, type ClaimedPoll } from "../db/queries/claim-due-polls.js";
 import { heartbeat } from "../db/queries/relay-heartbeat.js";
 import { loadJobTypeStats, saveJobTypeStats, statsKey } from "../db/queries/job-type-stats.js";
@@ -94,12 +95,16 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
       return polls;
     },
     async process(claimed, signal) {
-      // Claimed again before this process's last request of the job was answered or written: no second request.
-      const poll = tracker.begin(claimed);
-      if (!poll) return undefined;
+      // Claimed again while this process's request for the job is out: no second request. Claimed again a
+      // little under the minimum interval after the last one: wait out the rest, so requests stay ≥ 1 s apart.
+      const start = tracker.begin(claimed);
+      if (!start) return undefined;
+      const poll = claimed;
       const latest = () => tracker.latest(claimed);
       let ack: PollAck | undefined;
       try {
+        if (start.waitMs > 0) await setTimeout(start.waitMs, undefined, { signal }).catch(() => {});
+        if (signal.aborted) return releasePoll(latest(), clock.now());
         const apiKey = await deps.tenantKeys.keyFor(poll.tenantId);
         const result: JobFetchResult = apiKey
           ? await upstream.getJob(poll.jobId, { apiKey, signal })
