@@ -8,12 +8,42 @@ import { watchRegistrar } from "../relay-api.js";
 import { atMost, fmt, type Check, type ScenarioContext, type ScenarioResult } from "../scenario.js";
 import { relayLogSummary, startStack } from "../stack.js";
 import { cdfSvg } from "../svg.js";
-import { DEFAULT_MIX, drawJob, poissonArrivals, scaleMix, seededRng } from "../workload.js";
+import { DEFAULT_MIX, drawDuration, drawJob, poissonArrivals, scaleMix, seededRng, type JobMix, type Rng } from "../workload.js";
+import { sql } from "drizzle-orm";
+import { createDb } from "../../src/db/client.js";
+import { migrate } from "../../src/db/migrate.js";
+import { DEFAULT_TENANT_ID } from "../../src/db/queries/bootstrap-tenant.js";
+import { observeDuration, type TypeStats } from "../../src/scheduler/duration-stats.js";
 
 const SVG_PATH = fileURLToPath(new URL("../results/latency-cdf.svg", import.meta.url));
 
 /** Targets: the relay against plain backoff on the same workload. */
 export const LATENCY_TARGETS = { p50VsBackoff: 0.55, requestsVsBackoff: 1.1, minGapMs: 1_000 };
+
+/**
+ * Writes job_type_stats as the relay would hold them after watching 300 jobs of each type of `mix` (its own
+ * decaying fit: samples capped at 1/DECAY), before the relay's first start (migrating the database first).
+ */
+async function seedHistory(
+  bench: { url: string | undefined; dataDir: string | undefined },
+  mix: JobMix,
+  rng: Rng,
+): Promise<void> {
+  const db = await createDb({ databaseUrl: bench.url, dataDir: bench.dataDir ?? "memory://", maxConnections: 1 });
+  try {
+    await migrate(db);
+    await db.rows(sql`insert into tenants (id, name) values (${DEFAULT_TENANT_ID}, 'default') on conflict (id) do nothing`);
+    for (const [type, dist] of Object.entries(mix)) {
+      let stats: TypeStats | undefined;
+      for (let i = 0; i < 300; i++) stats = observeDuration(stats, drawDuration(rng, dist));
+      await db.rows(sql`
+        insert into job_type_stats (tenant_id, job_type, samples, mean_log, var_log)
+        values (${DEFAULT_TENANT_ID}, ${type}, ${stats!.samples}, ${stats!.meanLog}, ${stats!.varLog})`);
+    }
+  } finally {
+    await db.close();
+  }
+}
 
 type Poller = "fixed" | "backoff" | "relay";
 const WARMUP_JOBS = 100;
@@ -37,6 +67,11 @@ export async function latency(ctx: ScenarioContext): Promise<ScenarioResult> {
   const stack = await startStack(ctx, { scenario: "latency", upstreamLatencyMs: 0, receiverLatencyMs: 0, relayEnv: {} });
   let pollers: { proc: Proc; url: string } | undefined;
   try {
+    // A relay in use has history: what it would have learned from 300 earlier jobs of each type (the
+    // BENCH_LATENCY_HISTORY=none run shows a first start, learning from nothing).
+    const history = process.env.BENCH_LATENCY_HISTORY === "none" ? "none" : "learned";
+    data.history = history === "none" ? "none: the relay learns during the run" : "300 earlier jobs per type of the same mix";
+    if (history === "learned") await seedHistory(stack.db, size.mix, seededRng(ctx.seed * 104_729 + 3));
     const [relayStart, pollersStart] = await Promise.allSettled([
       stack.startRelay(1),
       startBaselinePollers({ upstream: stack.fake.url, apiKey: stack.keys.rendleyApiKey }),
@@ -142,6 +177,28 @@ export async function latency(ctx: ScenarioContext): Promise<ScenarioResult> {
       });
       perPoller[p] = out;
     }
+    // How each poller did over the arrival window (tenths by arrival): the relay learns as jobs finish.
+    data.by_arrival_tenth = Object.fromEntries(
+      (["backoff", "relay"] as const).map((p) => {
+        const tenths = Array.from({ length: 10 }, () => ({ latency: [] as number[], requests: [] as number[] }));
+        ids[p].forEach((id, i) => {
+          const k = at.get(id)!;
+          const terminal = jobs.terminal_at[k];
+          const seen = seenAt[p](id);
+          const tenth = tenths[Math.min(9, Math.floor((10 * i) / ids[p].length))]!;
+          tenth.requests.push(jobs.polls[k]!);
+          if (terminal != null && seen !== undefined) tenth.latency.push(seen - terminal);
+        });
+        return [
+          p,
+          tenths.map((t) => ({
+            p50_ms: summarize(t.latency, 0).p50,
+            p99_ms: summarize(t.latency, 0).p99,
+            requests_per_job: round(t.requests.reduce((a, b) => a + b, 0) / Math.max(1, t.requests.length), 2),
+          })),
+        ];
+      }),
+    );
     // Where the relay's latency goes: upstream terminal → its first terminal poll → the callback.
     const detect: number[] = [];
     const deliver: number[] = [];
