@@ -26,7 +26,7 @@ export async function replicas(ctx: ScenarioContext): Promise<ScenarioResult> {
   }
   // Demand (watches/s) stays above what three relays can do (concurrency / 50 ms each), so the count is the limit.
   const size = ctx.quick
-    ? { watches: 800, concurrency: 8, settleMs: 1_000, windowMs: 2_000, deliverTimeoutMs: 30_000, graceMs: 500 }
+    ? { watches: 600, concurrency: 8, settleMs: 500, windowMs: 1_500, deliverTimeoutMs: 30_000, graceMs: 300 }
     : { watches: 6_000, concurrency: 64, settleMs: 5_000, windowMs: 20_000, deliverTimeoutMs: 120_000, graceMs: 3_000 };
   const settings = {
     POLL_MIN_INTERVAL_MS: "1000",

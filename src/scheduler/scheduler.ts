@@ -10,6 +10,7 @@ import type { JobFetchResult } from "../upstream/client.js";
 import { decidePoll, releasePoll, type PollAck } from "./decide-poll.js";
 import { modelOf, observeDuration, type TypeStats } from "./duration-stats.js";
 import { backoffPlan, predictivePlan } from "./plan-polls.js";
+import { createLearningQueue } from "./learning-queue.js";
 import { createPollTracker } from "./poll-tracker.js";
 import { createUpstreamBudget } from "./upstream-budget.js";
 
@@ -62,14 +63,22 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
     return model ? predictivePlan(elapsedMs, model, cadence, random) : backoffPlan(elapsedMs, cadence, random);
   }
 
-  async function learn(acks: readonly PollAck[]): Promise<void> {
+  const learning = createLearningQueue({
+    nowMs: () => clock.now().getTime(),
+    model: (tenantId, jobType) => modelOf(stats.get(statsKey(tenantId, jobType))),
+  });
+  let learnedAt = 0;
+
+  /** Folds the completion times whose cohort is complete into the fits (at most once a second). */
+  async function learn(): Promise<void> {
+    if (clock.now().getTime() - learnedAt < 1_000) return;
+    learnedAt = clock.now().getTime();
     const changed = new Map<string, { tenantId: string; jobType: string; stats: TypeStats }>();
-    for (const ack of acks) {
-      if (!ack.observation) continue;
-      const key = statsKey(ack.tenantId, ack.observation.jobType);
-      const next = observeDuration(stats.get(key), ack.observation.durationMs);
+    for (const o of learning.takeComplete()) {
+      const key = statsKey(o.tenantId, o.jobType);
+      const next = observeDuration(stats.get(key), o.durationMs);
       stats.set(key, next);
-      changed.set(key, { tenantId: ack.tenantId, jobType: ack.observation.jobType, stats: next });
+      changed.set(key, { tenantId: o.tenantId, jobType: o.jobType, stats: next });
     }
     await saveJobTypeStats(db, [...changed.values()], clock.now());
   }
@@ -82,6 +91,7 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
     logger,
     async claim(limit) {
       await Promise.all([refreshStats(), beat()]);
+      await learn().catch((err: unknown) => logger.warn({ err: errorForLog(err) }, "could not store learned job durations"));
       if (clock.now().getTime() - prunedAt >= 1_000) {
         prunedAt = clock.now().getTime();
         tracker.prune();
@@ -138,7 +148,11 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
       const summary = await recordPollResults(db, acks, { now: clock.now(), random });
       if (summary.fenced > 0) logger.warn({ fenced: summary.fenced }, "poll results dropped: a later claim owns them");
       if (summary.deliveriesCreated > 0) options.onDeliveriesCreated?.();
-      await learn(acks).catch((err: unknown) => logger.warn({ err: errorForLog(err) }, "could not store learned job durations"));
+      for (const ack of acks) {
+        if (!ack.observation) continue;
+        const { jobType, durationMs } = ack.observation;
+        learning.add({ tenantId: ack.tenantId, jobType, durationMs, startedAtMs: ack.observedAt.getTime() - durationMs });
+      }
     },
   });
   return {
