@@ -191,7 +191,7 @@ describe("fairness between receivers", () => {
       env: {
         DELIVERY_CONCURRENCY: "12",
         DELIVERY_PER_ORIGIN_CONCURRENCY: "4",
-        DELIVERY_TIMEOUT_MS: "3000",
+        DELIVERY_TIMEOUT_MS: "6000", // longer than a healthy callback can take, even on a busy CI machine
         DELIVERY_BREAKER_THRESHOLD: "1000", // keep the breaker out of this measurement
         POLL_CONCURRENCY: "64",
       },
@@ -229,13 +229,13 @@ describe("fairness between receivers", () => {
     const stallStart = Date.now();
     await waitFor(() => stalling.received.length >= 4); // the stalling origin has its 4 slots taken
     const beside = await healthyLatencies(30);
-    const timeoutRounds = Math.ceil((Date.now() - stallStart) / 3_000);
+    const timeoutRounds = Math.ceil((Date.now() - stallStart) / 6_000);
     const figures = { p99AloneMs: p99(alone), p99BesideStallingMs: p99(beside), stallingInFlight: stalling.received.length };
     console.log(`fairness: ${JSON.stringify(figures)}`);
-    // never more than the per-origin cap at once: 4 per 3 s timeout round
+    // never more than the per-origin cap at once: 4 per 6 s timeout round
     expect(stalling.received.length).toBeLessThanOrEqual(4 * (timeoutRounds + 1));
-    expect(figures.p99BesideStallingMs).toBeLessThan(Math.max(2 * figures.p99AloneMs, figures.p99AloneMs + 1_000));
-    expect(figures.p99BesideStallingMs).toBeLessThan(3_000); // never waits for a stalled request's timeout
+    expect(figures.p99BesideStallingMs).toBeLessThan(Math.max(2 * figures.p99AloneMs, figures.p99AloneMs + 1_500));
+    expect(figures.p99BesideStallingMs).toBeLessThan(6_000); // never waits for a stalled request's timeout
     expect(stalled).toHaveLength(30);
   });
 });
