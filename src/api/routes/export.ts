@@ -8,9 +8,9 @@ import { createWatch } from "../../db/queries/create-watch.js";
 import { loadWatchViews } from "../../db/queries/load-watch-views.js";
 import { DEFAULT_EVENTS } from "../../delivery/events.js";
 import type { Deps } from "../../deps.js";
-import { AppError, ConflictError, NotFoundError, ValidationError, errorForLog } from "../../errors.js";
+import { AppError, ConflictError, NotFoundError, errorForLog } from "../../errors.js";
 import { sha256Hex, stableStringify } from "../../lib/hash.js";
-import { checkCallbackUrl } from "../../security/callback-url.js";
+import { assertIdempotencyKey, checkedCallbackUrl } from "../watch-request.js";
 import { exportCost, startExport, type UpstreamFailure } from "../../upstream/export.js";
 import { CreateWatchSchema, ErrorSchema, JobIdSchema, MAX_JSON_DEPTH, WatchSchema, jsonDepth } from "../schemas.js";
 
@@ -23,7 +23,6 @@ const tags = ["export"];
 
 /** The relay's own fields of a POST /v1/export body; everything else is Rendley's and is passed on untouched. */
 const RELAY_FIELDS = ["callback_url", "events", "metadata", "retry_schedule", "callback_headers"] as const;
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 const notTooDeep = (value: Record<string, unknown>, ctx: z.core.$RefinementCtx) => {
   if (jsonDepth(value) > MAX_JSON_DEPTH) ctx.addIssue({ code: "custom", message: `nests deeper than ${MAX_JSON_DEPTH} levels` });
@@ -168,19 +167,9 @@ export function exportRoutes(deps: Deps, hooks: { onWatchCreated: () => void }) 
   app.openapi(startExportRoute, async (c) => {
     const body = c.req.valid("json");
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new ValidationError("Idempotency-Key: 1 to 255 printable characters without spaces", [
-        { path: "Idempotency-Key", message: "1 to 255 printable characters without spaces" },
-      ]);
-    }
+    assertIdempotencyKey(idempotencyKey);
     // Before anything goes upstream: a callback that can never be delivered must not start a billable export.
-    const check = await checkCallbackUrl(body.callback_url, {
-      allowlist: config.callbackAllowlist,
-      resolver: deps.resolver,
-      requireHttps: config.requireHttps,
-    });
-    if (!check.ok)
-      throw new AppError(check.code, 400, `callback_url: ${check.message}`, [{ path: "callback_url", message: check.message }]);
+    const callbackUrl = await checkedCallbackUrl(deps, body.callback_url);
 
     const tenantId = c.get("tenantId");
     const events = [...new Set(body.events ?? DEFAULT_EVENTS)];
@@ -240,7 +229,7 @@ export function exportRoutes(deps: Deps, hooks: { onWatchCreated: () => void }) 
           {
             tenantId,
             jobId: started.jobId,
-            callbackUrl: check.url.href,
+            callbackUrl: callbackUrl.href,
             events,
             metadata,
             retryScheduleMs: body.retry_schedule,

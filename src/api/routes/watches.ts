@@ -7,9 +7,9 @@ import { loadWatchViews, toWatchView, type WatchView } from "../../db/queries/lo
 import { redeliverWatch } from "../../db/queries/redeliver-watch.js";
 import { DEFAULT_EVENTS } from "../../delivery/events.js";
 import type { Deps } from "../../deps.js";
-import { AppError, ConflictError, NotFoundError, ValidationError } from "../../errors.js";
+import { ConflictError, NotFoundError } from "../../errors.js";
 import { sha256Hex, stableStringify } from "../../lib/hash.js";
-import { checkCallbackUrl } from "../../security/callback-url.js";
+import { assertIdempotencyKey, checkedCallbackUrl } from "../watch-request.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { CreateWatchSchema, ErrorSchema, ListWatchesQuery, WatchEnvelope, WatchIdParam, WatchSchema } from "../schemas.js";
 
@@ -109,8 +109,6 @@ const redeliverRoute = createRoute({
   },
 });
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
 /**
  * The watches resource.
  * @param hooks.onWatchCreated wakes the scheduler so the first poll happens at once
@@ -129,18 +127,8 @@ export function watchesRoutes(deps: Deps, hooks: { onWatchCreated: () => void; o
   app.openapi(createWatchRoute, async (c) => {
     const body = c.req.valid("json");
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new ValidationError("Idempotency-Key: 1 to 255 printable characters without spaces", [
-        { path: "Idempotency-Key", message: "1 to 255 printable characters without spaces" },
-      ]);
-    }
-    const check = await checkCallbackUrl(body.callback_url, {
-      allowlist: config.callbackAllowlist,
-      resolver: deps.resolver,
-      requireHttps: config.requireHttps,
-    });
-    if (!check.ok)
-      throw new AppError(check.code, 400, `callback_url: ${check.message}`, [{ path: "callback_url", message: check.message }]);
+    assertIdempotencyKey(idempotencyKey);
+    const callbackUrl = await checkedCallbackUrl(deps, body.callback_url);
 
     const events = [...new Set(body.events ?? DEFAULT_EVENTS)];
     const metadata = body.metadata ?? null;
@@ -150,7 +138,7 @@ export function watchesRoutes(deps: Deps, hooks: { onWatchCreated: () => void; o
       {
         tenantId,
         jobId: body.job_id,
-        callbackUrl: check.url.href,
+        callbackUrl: callbackUrl.href,
         events,
         metadata,
         retryScheduleMs: body.retry_schedule,

@@ -1,0 +1,29 @@
+import type { Deps } from "../deps.js";
+import { AppError, ValidationError } from "../errors.js";
+import { checkCallbackUrl } from "../security/callback-url.js";
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** Refuses an `Idempotency-Key` header that is not 1–255 printable characters without spaces. */
+export function assertIdempotencyKey(key: string | undefined): void {
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw new ValidationError("Idempotency-Key: 1 to 255 printable characters without spaces", [
+      { path: "Idempotency-Key", message: "1 to 255 printable characters without spaces" },
+    ]);
+  }
+}
+
+/**
+ * The callback URL as it will be stored, or a 400 with the reason (private address, scheme, RELAY_REQUIRE_HTTPS…).
+ * @throws AppError callback_url_forbidden / validation codes from checkCallbackUrl
+ */
+export async function checkedCallbackUrl(deps: Pick<Deps, "config" | "resolver">, url: string): Promise<URL> {
+  const check = await checkCallbackUrl(url, {
+    allowlist: deps.config.callbackAllowlist,
+    resolver: deps.resolver,
+    requireHttps: deps.config.requireHttps,
+  });
+  if (!check.ok)
+    throw new AppError(check.code, 400, `callback_url: ${check.message}`, [{ path: "callback_url", message: check.message }]);
+  return check.url;
+}
