@@ -15,8 +15,13 @@ export interface WorkerLoopOptions<Item, Result> {
   release?(item: Item): Result;
   /** Writes a batch of results back in one round trip. Throwing keeps them for the next flush. */
   ack(results: Result[]): Promise<void>;
-  /** Most items in flight (claimed and not yet acknowledged). */
+  /** Most items in process at once (an upstream request or a callback each). */
   concurrency: number;
+  /**
+   * Most items claimed and not yet acknowledged (default 4 × concurrency). A processed item waits for its
+   * batch write without holding a processing slot, so a slow write does not idle the slots.
+   */
+  maxUnacked?: number;
   /** How long to sleep when nothing was due (default 200 ms); `nudge()` cuts it short. */
   idleMs?: number;
   logger: Logger;
@@ -31,7 +36,7 @@ export interface WorkerLoop {
   runOnce(): Promise<number>;
   /** Wakes the loop (new work was just added by this process). */
   nudge(): void;
-  /** Consecutive failed claims or acks: 0 when the database answers. */
+  /** Consecutive failed claims plus consecutive failed acks: 0 once both succeed again. */
   readonly contiguousErrors: number;
 }
 
@@ -45,11 +50,13 @@ export const CRASH_RETRY_MS = 5_000;
  * A claim/process/acknowledge loop (graphile-worker's worker loop, River's batch completer):
  * claims as many items as there are free slots, runs them under a p-limit, and acknowledges finished
  * results in batches: while one flush runs, the next results gather, so the write cost per item falls
- * as load rises. A slot frees only once its result is written, which bounds memory and the ack backlog.
+ * as load rises. A slot frees as soon as its item is processed; results waiting for their write are
+ * bounded separately (`maxUnacked`), which bounds memory and the ack backlog.
  */
 export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, Result>): WorkerLoop {
   const { name, concurrency, logger } = options;
   const idleMs = options.idleMs ?? 200;
+  const maxUnacked = Math.max(concurrency, options.maxUnacked ?? 4 * concurrency);
   const limit = pLimit(concurrency);
   const minClaim = Math.max(1, Math.floor(concurrency / 8));
   const abort = new AbortController();
@@ -58,9 +65,13 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
   let stopping = false;
   let loopDone: Promise<void> = Promise.resolve();
   let unacked = 0; // claimed, not yet written back
+  let inProcess = 0; // claimed, not yet processed
   let pending: Result[] = [];
   let flushing: Promise<void> | undefined;
-  let contiguousErrors = 0;
+  // Counted apart: a claim that succeeds says nothing about writes that keep failing, nor the reverse.
+  let claimErrors = 0;
+  let ackErrors = 0;
+  const errors = () => claimErrors + ackErrors;
   let wake: (() => void) | undefined;
   let nudged = false; // a wake-up that arrived while nothing was sleeping (during a claim)
   let lastErrorLogAt = 0;
@@ -92,13 +103,14 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
   const logError = (what: string, err: Error) => {
     // A database outage would otherwise print one line per tick.
     const now = Date.now();
+    const contiguousErrors = errors();
     if (contiguousErrors <= 1 || now - lastErrorLogAt > 10_000) {
       lastErrorLogAt = now;
       logger.error({ err: errorForLog(err), contiguousErrors }, `${name}: ${what} failed`);
     }
   };
 
-  const backoffMs = () => Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(contiguousErrors, 6));
+  const backoffMs = () => Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(errors(), 6));
 
   async function flush(): Promise<void> {
     while (pending.length > 0) {
@@ -106,11 +118,11 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
       pending = [];
       try {
         await options.ack(batch);
-        contiguousErrors = 0;
+        ackErrors = 0;
         unacked -= batch.length;
         signal();
       } catch (err) {
-        contiguousErrors++;
+        ackErrors++;
         logError("acknowledging results", coerceError(err));
         pending = batch.concat(pending);
         if (abort.signal.aborted && !running) return; // stopping and the database is gone: leases will expire
@@ -149,10 +161,10 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
   async function claimSafe(n: number): Promise<Item[]> {
     try {
       const items = await options.claim(n);
-      contiguousErrors = 0;
+      claimErrors = 0;
       return items;
     } catch (err) {
-      contiguousErrors++;
+      claimErrors++;
       logError("claiming", coerceError(err));
       return [];
     }
@@ -161,20 +173,23 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
   async function loop(): Promise<void> {
     let lastWake: "timer" | "woken" = "timer";
     while (running) {
-      const free = concurrency - unacked;
+      const free = Math.min(concurrency - inProcess, maxUnacked - unacked);
       if (free > 0 && (free >= minClaim || unacked === 0 || lastWake === "timer")) {
         const items = await claimSafe(free);
         if (!running && items.length === 0) break;
         unacked += items.length;
+        inProcess += items.length;
         for (const item of items) {
           void run(item).then((result) => {
+            inProcess--;
             pending.push(result);
             scheduleFlush();
+            signal(); // a slot is free
           });
         }
-        if (items.length === free && contiguousErrors === 0) continue; // more may be due
+        if (items.length === free && errors() === 0) continue; // more may be due
       }
-      lastWake = await sleep(contiguousErrors > 0 ? backoffMs() : idleMs);
+      lastWake = await sleep(errors() > 0 ? backoffMs() : idleMs);
     }
   }
 
@@ -211,7 +226,7 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
     },
     nudge: signal,
     get contiguousErrors() {
-      return contiguousErrors;
+      return errors();
     },
   };
 }

@@ -173,9 +173,10 @@ describe("createWorkerLoop", () => {
       expect(h.queue).toEqual([]);
     });
 
-    it("never has more than `concurrency` items in process, nor claimed and unacknowledged", async () => {
+    it("never has more than `concurrency` items in process, nor more than `maxUnacked` claimed and unacknowledged", async () => {
       const h = harness({
         concurrency: 3,
+        maxUnacked: 5,
         process: async (item) => {
           await pause(5 + (item.id % 3) * 5);
           return { id: item.id, kind: "done" };
@@ -186,9 +187,26 @@ describe("createWorkerLoop", () => {
       h.loop.start();
       await waitFor(() => h.acked().length >= 30, { message: "all 30 acked" });
       expect(h.maxInFlight).toBe(3); // reached, never exceeded
-      expect(h.maxOutstanding).toBeLessThanOrEqual(3);
+      expect(h.maxOutstanding).toBeLessThanOrEqual(5);
       expect(Math.max(...h.claimLimits)).toBeLessThanOrEqual(3);
       expect(sorted(h.ackedIds())).toEqual(range(1, 30));
+    });
+
+    it("a slow write does not idle the slots: processed items wait for it without holding one", async () => {
+      let releaseAck!: () => void;
+      const ackGate = new Promise<void>((resolve) => (releaseAck = resolve));
+      const h = harness({ concurrency: 2, maxUnacked: 8, beforeAck: () => ackGate });
+      h.queue.push(...items(1, 20));
+      h.loop.start();
+      // The first write hangs; processing goes on until 8 results wait for it, and no further.
+      await waitFor(() => h.maxOutstanding >= 8, { message: "8 claimed while the first write hangs" });
+      await settle();
+      expect(h.maxOutstanding).toBe(8);
+      expect(h.maxInFlight).toBeLessThanOrEqual(2);
+      expect(h.queue.length).toBe(12);
+      releaseAck();
+      await waitFor(() => h.acked().length >= 20, { message: "all 20 acked" });
+      expect(sorted(h.ackedIds())).toEqual(range(1, 20));
     });
 
     it("a throwing process goes through onCrash and the loop keeps running", async () => {
