@@ -91,6 +91,25 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
     expect(await f.rows(sql`select count(*)::int as n from deliveries`)).toEqual([{ n: 0 }]);
   });
 
+  it("past the end of its plan, a job is polled at the plan's last spacing grown ×1.5, not back at its first", async () => {
+    await f.watch("job_a");
+    const startedAt = Date.UTC(2026, 0, 1, 12);
+    // A plan that starts dense (1 s) and ends sparse (8 s): offsets from the start.
+    await f.rows(
+      sql`update polls set plan_ms = '{1000,2000,10000}'::int[], interval_ms = 1000, next_poll_at = ${new Date(startedAt).toISOString()}`,
+    );
+    await claim(); // now: the plan's next poll at +1 s
+    for (const at of [1_000, 2_000, 10_000]) {
+      f.clock.set(startedAt + at);
+      await claim();
+    }
+    // The plan's last spacing was 8 s: the next poll comes 8 s later (±10%), the one after that 12 s (capped at 10 s).
+    const next = await nextInMs();
+    expect(next).toBeGreaterThanOrEqual(7_200);
+    expect(next).toBeLessThanOrEqual(8_800);
+    expect(await f.rows(sql`select interval_ms from polls`)).toEqual([{ interval_ms: 10_000 }]);
+  });
+
   it("on a terminal status creates one delivery per subscribed watch in the same write, and settles the others", async () => {
     const wanted = await f.watch("job_a", { metadata: { n: 1 } });
     const failedOnly = await f.watch("job_a", { events: ["job.failed"] });

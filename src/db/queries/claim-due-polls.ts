@@ -97,7 +97,10 @@ export async function claimDuePolls(
         plan_ms = case
           when planned.next_offset is null then '{}'::int[]
           else array(select o from unnest(p.plan_ms) o where o > planned.next_offset order by o) end,
-        interval_ms = case when planned.next_offset is null then planned.grown else p.interval_ms end,
+        -- the spacing the job is polled at now: errors back off from it, and past the plan it grows ×1.5
+        interval_ms = case when planned.next_offset is null then planned.grown
+                           else least(greatest(planned.next_offset - round(extract(epoch from ${ts(now)} - p.started_at) * 1000)::int,
+                                               ${minIntervalMs}::int), ${maxIntervalMs}::int) end,
         claim_seq = p.claim_seq + 1,
         poll_count = p.poll_count + 1,
         prev_polled_at = p.last_polled_at,
