@@ -22,17 +22,23 @@ const MAX_PENDING = 100_000;
  * hands them over in start order. Learning from completions as they come is biased short whenever arrivals
  * are not steady: right after a burst starts, only its quickest jobs have finished. A job that started more
  * than the horizon ago (the fit's 99.9th percentile) belongs to a complete cohort, so the stream handed over
- * is an unbiased sample of durations. The price: a type's first fit comes a horizon after its first jobs.
- * @param model the current fit of a job type, if any (sets its horizon)
+ * is an unbiased sample of durations. A completion is seen only at the poll after it, so the horizon also
+ * waits out `detectionLagMs`: without it the cohort's slowest jobs, finished but not yet polled, are missing
+ * and the fit drifts short. The price: a type's first fit comes a horizon after its first jobs.
+ * @param options.model the current fit of a job type, if any (sets its horizon)
+ * @param options.detectionLagMs how long after finishing a job can still be running as far as the relay
+ *   knows (the longest poll interval, plus the claim's lateness and the write)
  */
 export function createLearningQueue(options: {
   nowMs: () => number;
   model: (tenantId: string, jobType: string) => DurationModel | undefined;
+  detectionLagMs: number;
 }) {
   let pending: PendingObservation[] = [];
   const horizonMs = (o: PendingObservation) => {
     const m = options.model(o.tenantId, o.jobType);
-    return m ? Math.min(MAX_HORIZON_MS, Math.exp(m.meanLog + Z_999 * m.sdLog)) : DEFAULT_HORIZON_MS;
+    const finished = m ? Math.min(MAX_HORIZON_MS, Math.exp(m.meanLog + Z_999 * m.sdLog)) : DEFAULT_HORIZON_MS;
+    return finished + options.detectionLagMs;
   };
   return {
     add(observation: PendingObservation): void {

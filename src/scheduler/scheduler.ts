@@ -16,6 +16,8 @@ import { createUpstreamBudget } from "./upstream-budget.js";
 
 /** Learned job-type fits are re-read this often (other replicas learn too). */
 const STATS_REFRESH_MS = 30_000;
+/** A completion is seen at most the longest poll interval after it, plus this (a late claim, the write). */
+const DETECTION_SLACK_MS = 5_000;
 /** Relays sharing an upstream budget say they are alive this often. */
 const HEARTBEAT_MS = 5_000;
 
@@ -66,6 +68,7 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
   const learning = createLearningQueue({
     nowMs: () => clock.now().getTime(),
     model: (tenantId, jobType) => modelOf(stats.get(statsKey(tenantId, jobType))),
+    detectionLagMs: cadence.maxIntervalMs + DETECTION_SLACK_MS,
   });
   let learnedAt = 0;
 

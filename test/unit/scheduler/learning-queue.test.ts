@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createLearningQueue, DEFAULT_HORIZON_MS, MAX_HORIZON_MS } from "../../../src/scheduler/learning-queue.js";
 
-function queue(model?: { meanLog: number; sdLog: number }) {
+function queue(model?: { meanLog: number; sdLog: number }, detectionLagMs = 0) {
   let now = 1_000_000;
-  const q = createLearningQueue({ nowMs: () => now, model: () => model });
+  const q = createLearningQueue({ nowMs: () => now, model: () => model, detectionLagMs });
   return { q, at: (ms: number) => (now = ms) };
 }
 
@@ -24,6 +24,16 @@ describe("createLearningQueue", () => {
     at(47_000);
     expect(q.takeComplete()).toEqual([obs(0, 5_000)]);
     expect(q.size).toBe(0);
+  });
+
+  it("also waits out the detection lag: a cohort's slowest jobs are seen up to a poll interval after they finish", () => {
+    const model = { meanLog: Math.log(10_000), sdLog: 0.5 }; // p99.9 ≈ 46.9 s
+    const { q, at } = queue(model, 15_000);
+    q.add(obs(0, 5_000));
+    at(61_000);
+    expect(q.takeComplete()).toEqual([]);
+    at(62_000);
+    expect(q.takeComplete()).toEqual([obs(0, 5_000)]);
   });
 
   it("hands over complete cohorts oldest start first, whatever order they finished in", () => {
