@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** The repository root: children run from there, as `npm start` does. */
@@ -36,22 +36,19 @@ function lineSplitter(onLine: (line: string) => void): (chunk: Buffer) => void {
   };
 }
 
+/** Spawns `node --import tsx file args…` (a bench child written in TypeScript); see `spawnNode`. */
+export function spawnTs(name: string, file: string, args: string[], env: Record<string, string>): Proc {
+  return spawnNode(name, ["--import", "tsx", file, ...args], env);
+}
+
 /**
- * Spawns `node --import tsx [--import preload…] file args…` from the repository root with only the given
- * environment (plus PATH/HOME/TMPDIR), its stdin a pipe that stays open: children end themselves when it closes.
+ * Spawns `node argv…` from the repository root with only the given environment (plus PATH/HOME/TMPDIR/LANG),
+ * its stdin a pipe that stays open: children end themselves when it closes.
  */
-export function spawnTs(
-  name: string,
-  file: string,
-  args: string[],
-  env: Record<string, string>,
-  preload: string[] = [],
-  nodeArgs: string[] = [],
-): Proc {
+export function spawnNode(name: string, argv: string[], env: Record<string, string>): Proc {
   const base: Record<string, string> = {};
   for (const key of ["PATH", "HOME", "TMPDIR", "LANG"]) if (process.env[key]) base[key] = process.env[key]!;
-  const imports = preload.flatMap((p) => ["--import", pathToFileURL(`${ROOT}/${p}`).href]);
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", ...imports, file, ...args], {
+  const child = spawn(process.execPath, argv, {
     cwd: ROOT,
     env: { ...base, ...env },
     stdio: ["pipe", "pipe", "pipe"],
@@ -181,11 +178,23 @@ export function startBaselinePollers(o: { upstream: string; apiKey: string }) {
   return startBenchChild("baseline-pollers", "bench/baseline-pollers.ts", ["--upstream", o.upstream, "--api-key", o.apiKey]);
 }
 
-/** Starts the relay exactly as `npm start` does (`src/main.ts`), and waits for "listening on http://…" on stderr. */
+/** Compiles the relay into dist/ (`npm run build`, incremental), as `npm start` does before it starts. */
+export function buildRelay(): void {
+  execFileSync(process.execPath, [`${ROOT}/node_modules/typescript/bin/tsc`, "-p", "tsconfig.build.json"], {
+    cwd: ROOT,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+}
+
+/**
+ * Starts the relay exactly as `npm start` does (`node dist/main.js`; `buildRelay` first), and waits for
+ * "listening on http://…" on stderr.
+ */
 export async function startRelay(name: string, env: Record<string, string>): Promise<{ proc: Proc; url: string }> {
   // BENCH_CPU_PROF=<dir>: each relay writes a V8 CPU profile there when it exits (open it in Chrome DevTools).
   const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const proc = spawnTs(name, "src/main.ts", [], env, ["bench/orphan-guard.ts"], prof);
+  const guard = ["--import", pathToFileURL(`${ROOT}/bench/orphan-guard.mjs`).href];
+  const proc = spawnNode(name, [...prof, ...guard, "dist/main.js"], env);
   try {
     const url = await waitForLine(proc, "stderr", (line) => /listening on (http:\/\/\S+)/.exec(line)?.[1], 60_000);
     return { proc, url };

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { databaseTarget, postgresInfo, sweepStaleDatabases } from "./database.js";
 import { controlAgent } from "./http.js";
 import { machineInfo } from "./metrics.js";
-import { cleanupAll, installProcessCleanup } from "./processes.js";
+import { buildRelay, cleanupAll, installProcessCleanup } from "./processes.js";
 import type { Scenario, ScenarioContext, ScenarioResult } from "./scenario.js";
 import { latency } from "./scenarios/latency.js";
 import { replicas } from "./scenarios/replicas.js";
@@ -96,6 +96,9 @@ async function main(): Promise<number> {
   const target = databaseTarget();
   const stale = await sweepStaleDatabases(target);
   if (stale.length) log(`dropped leftover databases of dead runs: ${stale.join(", ")}`);
+  // The relay runs as `npm start` runs it: compiled (incremental: seconds when src/ did not change).
+  log("building the relay (npm run build)…");
+  buildRelay();
   const machine = machineInfo(await postgresInfo(target));
   const mode = options.quick ? "quick" : "full";
   log(`mode ${mode}, seed ${options.seed}, database ${target.kind}, scenarios ${options.scenarios.join(", ")}`);

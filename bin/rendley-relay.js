@@ -1,12 +1,19 @@
 #!/usr/bin/env node
-// The `rendley-relay` command. Node 20 cannot run TypeScript itself: tsx compiles src/ on the fly.
-import { register } from "tsx/esm/api";
+// The `rendley-relay` command: the compiled code in dist/ (`npm run build`; a published package ships it),
+// else, in a checkout that was never built, src/ compiled on the fly by tsx (Node 20 cannot run TypeScript itself).
+import { existsSync } from "node:fs";
 
-register();
-const { runCli } = await import("../src/cli/main.ts");
+const built = existsSync(new URL("../dist/cli/main.js", import.meta.url));
+if (!built) {
+  const { register } = await import("tsx/esm/api");
+  register();
+}
+const from = built ? "../dist" : "../src";
+const ext = built ? "js" : "ts";
+const { runCli } = await import(`${from}/cli/main.${ext}`);
 if (process.argv[2] === "serve") {
   // The long-running server survives the one known uncatchable postgres.js error, as `npm start` does.
-  const { guardDriverWriteBug } = await import("../src/main.ts");
+  const { guardDriverWriteBug } = await import(`${from}/main.${ext}`);
   guardDriverWriteBug();
 }
 process.exit(await runCli(process.argv.slice(2)));

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -16,9 +16,9 @@ const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
   scripts: Record<string, string>;
 };
 
-// Inside the repository (gitignored .tmp/), so the built files resolve standardwebhooks from node_modules like a consumer's would.
-mkdirSync(join(ROOT, ".tmp"), { recursive: true });
-const outDir = mkdtempSync(join(ROOT, ".tmp", "build-"));
+// Inside the repository and beside dist/ (gitignored .tmp-build-*), so the built files resolve their dependencies from
+// node_modules like a consumer's would, and the relay's own files (package.json, migrations/) from where dist/ would.
+const outDir = mkdtempSync(join(ROOT, ".tmp-build-"));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 /** Runs an ES module in a plain `node` (no tsx, no loader), as a consumer on Node 20 would. */
@@ -28,20 +28,36 @@ async function node(script: string, args: string[]): Promise<unknown> {
 }
 
 describe("package build (npm run build → dist/)", () => {
-  it("compiles the client and the receiver, and every export resolves to an emitted file", { timeout: 90_000 }, async () => {
-    expect(pkg.scripts.build).toBe("tsc -p tsconfig.build.json");
-    expect(pkg.scripts.prepare).toBeUndefined();
-    expect(pkg.files).toContain("dist");
-    await run(process.execPath, [TSC, "-p", "tsconfig.build.json", "--outDir", outDir], { cwd: ROOT, timeout: 80_000 });
-    const targets = Object.entries(pkg.exports).filter(([name]) => name !== "./package.json");
-    expect(targets.map(([name]) => name).sort()).toEqual([".", "./client", "./receiver"]);
-    for (const [name, target] of targets) {
-      expect(typeof target, name).toBe("object");
-      for (const file of Object.values(target as Record<string, string>)) {
-        expect(file.startsWith("./dist/"), `${name} → ${file}`).toBe(true);
-        expect(existsSync(join(outDir, file.slice("./dist/".length))), `${name} → ${file}`).toBe(true);
+  it(
+    "compiles the relay, the client and the receiver, and every export resolves to an emitted file",
+    { timeout: 90_000 },
+    async () => {
+      expect(pkg.scripts.build).toBe("tsc -p tsconfig.build.json");
+      expect(pkg.scripts.prepare).toBeUndefined();
+      expect(pkg.scripts.prepack).toBe("npm run build");
+      expect(pkg.files).toContain("dist");
+      const args = ["-p", "tsconfig.build.json", "--outDir", outDir, "--tsBuildInfoFile", join(outDir, ".tsbuildinfo")];
+      await run(process.execPath, [TSC, ...args], { cwd: ROOT, timeout: 80_000 });
+      const targets = Object.entries(pkg.exports).filter(([name]) => name !== "./package.json");
+      expect(targets.map(([name]) => name).sort()).toEqual([".", "./client", "./receiver"]);
+      for (const [name, target] of targets) {
+        expect(typeof target, name).toBe("object");
+        for (const file of Object.values(target as Record<string, string>)) {
+          expect(file.startsWith("./dist/"), `${name} → ${file}`).toBe(true);
+          expect(existsSync(join(outDir, file.slice("./dist/".length))), `${name} → ${file}`).toBe(true);
+        }
       }
-    }
+    },
+  );
+
+  it("npm start runs the compiled relay with plain node, built first", { timeout: 30_000 }, async () => {
+    expect(pkg.scripts.prestart).toBe("npm run build");
+    expect(pkg.scripts.start).toBe("node dist/main.js");
+    expect(existsSync(join(outDir, "main.js"))).toBe(true);
+    // The compiled CLI loads every server module (config, database, API, scheduler) without tsx.
+    const { stdout } = await run(process.execPath, [join(outDir, "cli/main.js"), "--help"], { cwd: ROOT, timeout: 20_000 });
+    expect(stdout).toContain("Usage: rendley-relay");
+    expect(stdout).toContain("serve");
   });
 
   it(
