@@ -1,4 +1,5 @@
 import { request, type Dispatcher } from "undici";
+import { deadline } from "../lib/deadline.js";
 import { readBodyCapped } from "../lib/read-body.js";
 import { parseRetryAfterMs } from "../lib/retry-after.js";
 import { isBlockedAddressError } from "./guarded-agent.js";
@@ -106,14 +107,13 @@ export async function sendCallback(
   options: { dispatcher: Dispatcher; timeoutMs: number; signal?: AbortSignal; now: () => Date },
 ): Promise<SendResult> {
   const started = performance.now();
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  const limit = deadline(options.timeoutMs, options.signal);
   const elapsed = () => Math.round(performance.now() - started);
   try {
     const res = await request(req.url, {
       method: "POST",
       dispatcher: options.dispatcher,
-      signal,
+      signal: limit.signal,
       headers: req.headers,
       body: req.body,
     });
@@ -136,9 +136,11 @@ export async function sendCallback(
     if (control.split(",").some((v) => v.trim() === "abort-message")) result.abortMessage = true;
     return result;
   } catch (err) {
-    if (options.signal?.aborted && !timeout.aborted) {
+    if (options.signal?.aborted && !limit.timedOut) {
       return { ok: false, statusCode: null, durationMs: elapsed(), error: "connection_reset", aborted: true };
     }
-    return { ok: false, statusCode: null, durationMs: elapsed(), error: timeout.aborted ? "timeout" : classifyNetworkError(err) };
+    return { ok: false, statusCode: null, durationMs: elapsed(), error: limit.timedOut ? "timeout" : classifyNetworkError(err) };
+  } finally {
+    limit.done();
   }
 }

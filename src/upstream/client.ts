@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from "undici";
 import type { Clock } from "../lib/clock.js";
+import { deadline } from "../lib/deadline.js";
 import { readBodyCapped } from "../lib/read-body.js";
 import { parseRetryAfterMs } from "../lib/retry-after.js";
 import { jobEnvelopeSchema, type UpstreamJob } from "./job.js";
@@ -52,21 +53,25 @@ export function createUpstreamClient(options: {
   const { baseUrl, dispatcher, timeoutMs, clock, userAgent } = options;
 
   async function call(method: "GET" | "DELETE" | "POST", path: string, apiKey: string, signal?: AbortSignal, body?: string) {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const res = await request(`${baseUrl}${path}`, {
-      method,
-      dispatcher,
-      signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
-      headers: {
-        authorization: `Bearer ${apiKey}`,
-        accept: "application/json",
-        "user-agent": userAgent,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body }),
-    });
-    const { text } = await readBodyCapped(res.body, MAX_BODY_BYTES);
-    return { statusCode: res.statusCode, headers: res.headers, text, timedOut: timeout.aborted };
+    const limit = deadline(timeoutMs, signal);
+    try {
+      const res = await request(`${baseUrl}${path}`, {
+        method,
+        dispatcher,
+        signal: limit.signal,
+        headers: {
+          authorization: `Bearer ${apiKey}`,
+          accept: "application/json",
+          "user-agent": userAgent,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body }),
+      });
+      const { text } = await readBodyCapped(res.body, MAX_BODY_BYTES);
+      return { statusCode: res.statusCode, headers: res.headers, text };
+    } finally {
+      limit.done();
+    }
   }
 
   async function getJob(jobId: string, opts: { apiKey: string; signal?: AbortSignal }): Promise<JobFetchResult> {
