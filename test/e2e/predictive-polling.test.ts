@@ -52,7 +52,9 @@ describe("predictive polling", () => {
     const before = (await statsOf("generate_image"))!.mean_log;
     world.rendley.setJob(jobId, "completed");
     await world.waitForWatch(watch.id, (w) => w.status === "delivered", 20_000);
-    // It finished after 6.5 s, later than the fit's 4 s median: the fit moves towards it.
-    await waitFor(async () => (await statsOf("generate_image"))!.mean_log > before);
-  }, 40_000);
+    // It finished after 6.5 s, later than the fit's 4 s median: the fit moves towards it, once its cohort is
+    // complete (the fit's 99.9th percentile, 7.4 s, plus the 10 s maximum interval and 5 s: 22.4 s after the start).
+    await waitFor(async () => (await statsOf("generate_image"))!.mean_log > before, { timeoutMs: 25_000 });
+    expect(Date.now() - registeredAt).toBeGreaterThanOrEqual(22_000);
+  }, 60_000);
 });
