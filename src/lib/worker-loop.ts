@@ -184,7 +184,8 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
             inProcess--;
             pending.push(result);
             scheduleFlush();
-            signal(); // a slot is free
+            // Enough slots for a claim: wake the loop (a wake per item would only re-arm its idle timer).
+            if (concurrency - inProcess >= minClaim) signal();
           });
         }
         if (items.length === free && errors() === 0) continue; // more may be due
