@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import pLimit from "p-limit";
 import { coerceError, errorForLog } from "../errors.js";
 import type { Logger } from "./logger.js";
@@ -60,6 +61,9 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
   const limit = pLimit(concurrency);
   const minClaim = Math.max(1, Math.floor(concurrency / 8));
   const abort = new AbortController();
+  // Every item in flight hangs a request deadline on this signal (src/lib/deadline.ts): up to `concurrency`
+  // listeners at once is expected, not the leak Node's default limit of 10 warns about.
+  setMaxListeners(0, abort.signal);
 
   let running = false;
   let stopping = false;

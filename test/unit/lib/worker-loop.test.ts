@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { deadline } from "../../../src/lib/deadline.js";
 import { createLogger } from "../../../src/lib/logger.js";
 import { createWorkerLoop, type WorkerLoop, type WorkerLoopOptions } from "../../../src/lib/worker-loop.js";
 import { waitFor } from "../../support/wait-for.js";
@@ -207,6 +208,39 @@ describe("createWorkerLoop", () => {
       releaseAck();
       await waitFor(() => h.acked().length >= 20, { message: "all 20 acked" });
       expect(sorted(h.ackedIds())).toEqual(range(1, 20));
+    });
+
+    it("items in flight may each hang a request deadline on the loop's signal without a listener-leak warning", async () => {
+      const warnings: Error[] = [];
+      const onWarning = (w: Error) => warnings.push(w);
+      process.on("warning", onWarning);
+      try {
+        let inDeadline = 0;
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        const h = harness({
+          concurrency: 32,
+          async process(item, signal) {
+            const d = deadline(10_000, signal);
+            inDeadline++;
+            try {
+              await gate;
+            } finally {
+              d.done();
+            }
+            return { id: item.id, kind: "done" };
+          },
+        });
+        h.queue.push(...items(1, 32));
+        h.loop.start();
+        await waitFor(() => inDeadline === 32, { message: "32 deadlines on the loop's signal at once" });
+        release();
+        await waitFor(() => h.acked().length === 32, { message: "all 32 acked" });
+        await settle(); // warnings are emitted on the next tick
+        expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
+      } finally {
+        process.off("warning", onWarning);
+      }
     });
 
     it("a throwing process goes through onCrash and the loop keeps running", async () => {
