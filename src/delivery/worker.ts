@@ -101,6 +101,7 @@ export function createDeliveryWorker(deps: Deps, options: { workerId: string }):
     name: "delivery",
     concurrency: config.deliveryConcurrency,
     logger,
+    observe: deps.metrics.loopObserver("delivery"),
     claim: (limit) =>
       claimDueDeliveries(db, {
         workerId: options.workerId,

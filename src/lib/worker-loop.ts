@@ -14,8 +14,11 @@ export interface WorkerLoopOptions<Item, Result> {
   onCrash(item: Item, error: Error): Result;
   /** What to acknowledge for an item that was claimed but not started when the loop began stopping: its claim, handed back due now (default `onCrash`). */
   release?(item: Item): Result;
-  /** Writes a batch of results back in one round trip. Throwing keeps them for the next flush. */
-  ack(results: Result[]): Promise<void>;
+  /**
+   * Writes a batch of results back in one round trip. Throwing keeps them for the next flush. May return how
+   * many results it wrote, when some need no write (default: all of them); a batch with none is not observed.
+   */
+  ack(results: Result[]): Promise<void | number>;
   /** Most items in process at once (an upstream request or a callback each). */
   concurrency: number;
   /**
@@ -26,6 +29,15 @@ export interface WorkerLoopOptions<Item, Result> {
   /** How long to sleep when nothing was due (default 200 ms); `nudge()` cuts it short. */
   idleMs?: number;
   logger: Logger;
+  /** Told of every claim and every batch write that succeeded: how many items, how long it took (metrics). */
+  observe?: WorkerLoopObserver;
+}
+
+export interface WorkerLoopObserver {
+  /** A claim returned `count` items (0 when nothing was due) after `seconds`. */
+  claimed(count: number, seconds: number): void;
+  /** A batch write of `count` results landed after `seconds` (a failed write, or one with nothing to write, is not reported). */
+  written(count: number, seconds: number): void;
 }
 
 export interface WorkerLoop {
@@ -121,7 +133,9 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
       const batch = pending;
       pending = [];
       try {
-        await options.ack(batch);
+        const startedAt = performance.now();
+        const written = (await options.ack(batch)) ?? batch.length;
+        if (written > 0) options.observe?.written(written, (performance.now() - startedAt) / 1000);
         ackErrors = 0;
         unacked -= batch.length;
         signal();
@@ -164,7 +178,9 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
 
   async function claimSafe(n: number): Promise<Item[]> {
     try {
+      const startedAt = performance.now();
       const items = await options.claim(n);
+      options.observe?.claimed(items.length, (performance.now() - startedAt) / 1000);
       claimErrors = 0;
       return items;
     } catch (err) {

@@ -5,6 +5,7 @@ import { TERMINAL_EVENTS, type EventType } from "../delivery/events.js";
 import type { BreakerState } from "../delivery/origin-gate.js";
 import type { SendResult } from "../delivery/send.js";
 import type { PollAck } from "../scheduler/decide-poll.js";
+import type { WorkerLoopObserver } from "../lib/worker-loop.js";
 import type { JobFetchResult } from "../upstream/client.js";
 import type { MetricsSnapshot } from "./load-metrics-snapshot.js";
 import { attemptOutcome, finalOutcome, pollOutcome } from "./outcomes.js";
@@ -20,6 +21,11 @@ const REQUEST_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 
 const NOTIFY_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21_600, 86_400];
 /** Seconds. How late a poll was claimed after it fell due. */
 const LAG_BUCKETS_S = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+/** Seconds. One claim or one batch write: a fraction of a millisecond on an idle database to a struggling one. */
+const STATEMENT_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Rows per claim or batch write (0: a claim that found nothing due). */
+const BATCH_BUCKETS = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
 /** A `{"type":"…","timestamp":"…"` prefix: every event body starts so (buildEventBody), no parse needed. */
 const BODY_TIMESTAMP = /^\{"type":"[^"]*","timestamp":"([^"]+)"/;
@@ -58,6 +64,8 @@ export interface RelayMetrics {
     ack: DeliveryAck,
     now: Date,
   ): void;
+  /** The recorder of one worker loop's claims and batch writes (`loop`: scheduler or delivery). */
+  loopObserver(loop: "scheduler" | "delivery"): WorkerLoopObserver;
   /** Where to read the circuit breakers from at scrape time (the delivery worker's in-memory gate). */
   observeBreakers(read: () => Iterable<BreakerReading>): void;
   /** The text exposition of every metric. */
@@ -116,6 +124,36 @@ export function createRelayMetrics(options: RelayMetricsOptions = {}): RelayMetr
     name: name("deliveries_total"),
     help: "Deliveries that reached a final outcome (delivered, gone, blocked, exhausted)",
     labelNames: ["outcome"] as const,
+    registers,
+  });
+  // The database side of the two loops: how long claims and batch writes take and how much each carries.
+  // A claim that slows or a batch that shrinks shows the database, not the upstream, limiting the relay.
+  const claimDuration = new Histogram({
+    name: name("claim_duration_seconds"),
+    help: "Duration of one claim (a leasing statement), by loop (scheduler, delivery)",
+    labelNames: ["loop"] as const,
+    buckets: STATEMENT_BUCKETS_S,
+    registers,
+  });
+  const claimBatch = new Histogram({
+    name: name("claim_batch_size"),
+    help: "Rows leased by one claim (0: nothing was due), by loop",
+    labelNames: ["loop"] as const,
+    buckets: BATCH_BUCKETS,
+    registers,
+  });
+  const writeDuration = new Histogram({
+    name: name("write_duration_seconds"),
+    help: "Duration of one batch write of results (poll outcomes with their new callbacks; callback outcomes), by loop",
+    labelNames: ["loop"] as const,
+    buckets: STATEMENT_BUCKETS_S,
+    registers,
+  });
+  const writeBatch = new Histogram({
+    name: name("write_batch_size"),
+    help: "Results written by one batch write, by loop",
+    labelNames: ["loop"] as const,
+    buckets: BATCH_BUCKETS,
     registers,
   });
   const notifyLatency = new Histogram({
@@ -223,6 +261,19 @@ export function createRelayMetrics(options: RelayMetricsOptions = {}): RelayMetr
       if (ack.kind !== "delivered" || !firstSeries || !TERMINAL_EVENTS.has(delivery.event as EventType)) return;
       const seenAt = Date.parse(BODY_TIMESTAMP.exec(delivery.body)?.[1] ?? "");
       if (Number.isFinite(seenAt)) notifyLatency.observe(Math.max(0, now.getTime() - seenAt) / 1000);
+    },
+    loopObserver(loop) {
+      const labels = { loop };
+      return {
+        claimed(count, seconds) {
+          claimDuration.observe(labels, seconds);
+          claimBatch.observe(labels, count);
+        },
+        written(count, seconds) {
+          writeDuration.observe(labels, seconds);
+          writeBatch.observe(labels, count);
+        },
+      };
     },
     observeBreakers(read) {
       readBreakers = read;

@@ -92,6 +92,7 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
     // A poll is at most this late (plus the claim): 10 empty claims a second cost next to nothing (partial index).
     idleMs: 100,
     logger,
+    observe: deps.metrics.loopObserver("scheduler"),
     async claim(limit) {
       await Promise.all([refreshStats(), beat()]);
       await learn().catch((err: unknown) => logger.warn({ err: errorForLog(err) }, "could not store learned job durations"));
@@ -147,7 +148,7 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
     onCrash: (poll) => releasePoll(poll, clock.now(), new Date(clock.now().getTime() + CRASH_RETRY_MS)),
     async ack(results) {
       const acks = results.filter((a): a is PollAck => a !== undefined);
-      if (acks.length === 0) return;
+      if (acks.length === 0) return 0; // every poll unchanged: its claim already wrote its next poll time
       const summary = await recordPollResults(db, acks, { now: clock.now(), random });
       if (summary.fenced > 0) logger.warn({ fenced: summary.fenced }, "poll results dropped: a later claim owns them");
       if (summary.deliveriesCreated > 0) options.onDeliveriesCreated?.();
@@ -156,6 +157,7 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
         const { jobType, durationMs } = ack.observation;
         learning.add({ tenantId: ack.tenantId, jobType, durationMs, startedAtMs: ack.observedAt.getTime() - durationMs });
       }
+      return acks.length;
     },
   });
   return {

@@ -124,6 +124,14 @@ describe.each(DRIVERS)("GET /metrics (Prometheus, %s)", (driver) => {
     ).toBeGreaterThanOrEqual(4);
     expect(moved("rendley_relay_poll_scheduling_lag_seconds_count")).toBeGreaterThanOrEqual(4);
 
+    // The database side of both loops: every poll above came from a claim, and changed polls were written back.
+    expect(moved("rendley_relay_claim_batch_size_sum", { loop: "scheduler" })).toBeGreaterThanOrEqual(4);
+    expect(moved("rendley_relay_claim_duration_seconds_count", { loop: "scheduler" })).toBeGreaterThanOrEqual(1);
+    expect(moved("rendley_relay_write_batch_size_sum", { loop: "scheduler" })).toBeGreaterThanOrEqual(3);
+    expect(moved("rendley_relay_claim_batch_size_sum", { loop: "delivery" })).toBe(1);
+    expect(moved("rendley_relay_write_batch_size_sum", { loop: "delivery" })).toBe(1);
+    expect(moved("rendley_relay_write_duration_seconds_count", { loop: "delivery" })).toBe(1);
+
     // One delivery, acknowledged at the first attempt.
     expect(moved("rendley_relay_deliveries_total", { outcome: "delivered" })).toBe(1);
     expect(moved("rendley_relay_delivery_attempts_total", { outcome: "acknowledged" })).toBe(1);

@@ -210,6 +210,29 @@ describe("createWorkerLoop", () => {
       expect(sorted(h.ackedIds())).toEqual(range(1, 20));
     });
 
+    it("reports every claim and every landed write to its observer, and not a write that failed", async () => {
+      const claims: number[] = [];
+      const writes: number[] = [];
+      const h = harness({
+        observe: {
+          claimed: (n, seconds) => {
+            expect(seconds).toBeGreaterThanOrEqual(0);
+            claims.push(n);
+          },
+          written: (n) => writes.push(n),
+        },
+        beforeAck: (_batch, call) => {
+          if (call === 1) throw new Error("database away");
+        },
+      });
+      h.queue.push(...items(1, 10));
+      h.loop.start();
+      await waitFor(() => h.acked().length === 10, { message: "all 10 acked" });
+      expect(claims.reduce((a, b) => a + b, 0)).toBe(10);
+      expect(writes.reduce((a, b) => a + b, 0)).toBe(10); // the failed first write was retried and counted once
+      expect(writes.length).toBe(h.ackBatches.length);
+    });
+
     it("items in flight may each hang a request deadline on the loop's signal without a listener-leak warning", async () => {
       const warnings: Error[] = [];
       const onWarning = (w: Error) => warnings.push(w);
