@@ -21,6 +21,9 @@ export type UpstreamPostResult =
   | { kind: "answer"; statusCode: number; headers: Record<string, string | string[] | undefined>; text: string }
   | { kind: "error"; reason: "timeout" | "network"; message: string };
 
+type Answer = Extract<UpstreamPostResult, { kind: "answer" }>;
+type NoAnswer = Extract<UpstreamPostResult, { kind: "error" }>;
+
 /** Every call names the Rendley key it uses: each tenant has its own. */
 export interface UpstreamClient {
   getJob(jobId: string, options: { apiKey: string; signal?: AbortSignal }): Promise<JobFetchResult>;
@@ -52,7 +55,14 @@ export function createUpstreamClient(options: {
 }): UpstreamClient {
   const { baseUrl, dispatcher, timeoutMs, clock, userAgent } = options;
 
-  async function call(method: "GET" | "DELETE" | "POST", path: string, apiKey: string, signal?: AbortSignal, body?: string) {
+  /** One request, read to the end (body capped). No answer is a value: timed out at the deadline, or no connection. */
+  async function call(
+    method: "GET" | "DELETE" | "POST",
+    path: string,
+    apiKey: string,
+    signal?: AbortSignal,
+    body?: string,
+  ): Promise<Answer | NoAnswer> {
     const limit = deadline(timeoutMs, signal);
     try {
       const res = await request(`${baseUrl}${path}`, {
@@ -68,25 +78,19 @@ export function createUpstreamClient(options: {
         ...(body === undefined ? {} : { body }),
       });
       const { text } = await readBodyCapped(res.body, MAX_BODY_BYTES);
-      return { statusCode: res.statusCode, headers: res.headers, text };
+      return { kind: "answer", statusCode: res.statusCode, headers: res.headers, text };
+    } catch (err) {
+      if (limit.timedOut) return { kind: "error", reason: "timeout", message: `no answer within ${timeoutMs} ms` };
+      const e = err as Error & { code?: string };
+      return { kind: "error", reason: "network", message: e.code ?? e.message };
     } finally {
       limit.done();
     }
   }
 
   async function getJob(jobId: string, opts: { apiKey: string; signal?: AbortSignal }): Promise<JobFetchResult> {
-    let res: Awaited<ReturnType<typeof call>>;
-    try {
-      res = await call("GET", jobPath(jobId), opts.apiKey, opts.signal);
-    } catch (err) {
-      const e = err as Error & { code?: string };
-      const timedOut = e.name === "TimeoutError" || (e.cause as Error | undefined)?.name === "TimeoutError";
-      return {
-        kind: "error",
-        reason: timedOut ? "timeout" : "network",
-        message: timedOut ? `no answer within ${timeoutMs} ms` : (e.code ?? e.message),
-      };
-    }
+    const res = await call("GET", jobPath(jobId), opts.apiKey, opts.signal);
+    if (res.kind === "error") return res;
     const { statusCode } = res;
     if (statusCode === 404) return { kind: "not_found" };
     if (statusCode === 429)
@@ -109,41 +113,26 @@ export function createUpstreamClient(options: {
   }
 
   async function cancelJob(jobId: string, opts: { apiKey: string; signal?: AbortSignal }): Promise<JobCancelResult> {
-    try {
-      const res = await call("DELETE", jobPath(jobId), opts.apiKey, opts.signal);
-      if (res.statusCode >= 200 && res.statusCode < 300) return { kind: "canceled" };
-      // The reference page does not name the status for "already finished"; ask the job itself.
-      const current = await getJob(jobId, opts);
-      if (current.kind === "ok" && ["completed", "failed", "canceled"].includes(current.job.status)) {
-        return { kind: "already_finished" };
-      }
-      return { kind: "error", statusCode: res.statusCode, message: `upstream answered ${res.statusCode}` };
-    } catch (err) {
-      return { kind: "error", message: (err as Error & { code?: string }).code ?? (err as Error).message };
+    const res = await call("DELETE", jobPath(jobId), opts.apiKey, opts.signal);
+    if (res.kind === "error") return { kind: "error", message: res.message };
+    if (res.statusCode >= 200 && res.statusCode < 300) return { kind: "canceled" };
+    // The reference page does not name the status for "already finished"; ask the job itself.
+    const current = await getJob(jobId, opts);
+    if (current.kind === "ok" && ["completed", "failed", "canceled"].includes(current.job.status)) {
+      return { kind: "already_finished" };
     }
+    return { kind: "error", statusCode: res.statusCode, message: `upstream answered ${res.statusCode}` };
   }
 
   async function probeKey(opts: { apiKey: string }): Promise<"accepted" | "rejected" | "unknown"> {
-    try {
-      const res = await call("GET", "/v1/jobs?source_type=api", opts.apiKey);
-      if (res.statusCode === 401 || res.statusCode === 403) return "rejected";
-      return res.statusCode >= 200 && res.statusCode < 300 ? "accepted" : "unknown";
-    } catch {
-      return "unknown";
-    }
+    const res = await call("GET", "/v1/jobs?source_type=api", opts.apiKey);
+    if (res.kind === "error") return "unknown";
+    if (res.statusCode === 401 || res.statusCode === 403) return "rejected";
+    return res.statusCode >= 200 && res.statusCode < 300 ? "accepted" : "unknown";
   }
 
   async function post(path: string, body: string, opts: { apiKey: string; signal?: AbortSignal }): Promise<UpstreamPostResult> {
-    try {
-      const res = await call("POST", path, opts.apiKey, opts.signal, body);
-      return { kind: "answer", statusCode: res.statusCode, headers: res.headers, text: res.text };
-    } catch (err) {
-      const e = err as Error & { code?: string };
-      const timedOut = e.name === "TimeoutError" || (e.cause as Error | undefined)?.name === "TimeoutError";
-      return timedOut
-        ? { kind: "error", reason: "timeout", message: `no answer within ${timeoutMs} ms` }
-        : { kind: "error", reason: "network", message: e.code ?? e.message };
-    }
+    return call("POST", path, opts.apiKey, opts.signal, body);
   }
 
   return { getJob, cancelJob, probeKey, post };
