@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -59,6 +59,39 @@ describe("package build (npm run build → dist/)", () => {
     expect(stdout).toContain("Usage: rendley-relay");
     expect(stdout).toContain("serve");
   });
+
+  it(
+    "the rendley-relay command runs dist/ unless src/ changed after the build (or there is no build)",
+    { timeout: 30_000 },
+    async () => {
+      // A stand-in package: the real bin/, a dist/ and a src/ whose CLIs say which one ran.
+      const root = join(outDir, "bin-layout");
+      const cli = (dir: string, ext: string, said: string) => {
+        mkdirSync(join(root, dir, "cli"), { recursive: true });
+        const file = join(root, dir, "cli", `main.${ext}`);
+        writeFileSync(file, `export async function runCli() { console.log(${JSON.stringify(said)}); return 0; }\n`);
+        return file;
+      };
+      mkdirSync(join(root, "bin"), { recursive: true });
+      cpSync(join(ROOT, "bin/rendley-relay.js"), join(root, "bin/rendley-relay.js"));
+      const srcFile = cli("src", "ts", "src");
+      const ran = async () =>
+        (
+          await run(process.execPath, [join(root, "bin/rendley-relay.js"), "--help"], { cwd: root, timeout: 20_000 })
+        ).stdout.trim();
+      const touch = (file: string, seconds: number) => utimesSync(file, seconds, seconds);
+
+      expect(await ran()).toBe("src"); // never built
+      const distFile = cli("dist", "js", "dist");
+      touch(srcFile, 1_000_000);
+      touch(distFile, 2_000_000);
+      expect(await ran()).toBe("dist"); // built after the last edit
+      touch(srcFile, 3_000_000);
+      expect(await ran()).toBe("src"); // edited since the build: dist/ is stale
+      touch(srcFile, 2_000_000);
+      expect(await ran()).toBe("dist"); // a package: every file unpacked with the same time
+    },
+  );
 
   it(
     "plain node imports verifyCallback from the built receiver and verifies the relay's signature",
