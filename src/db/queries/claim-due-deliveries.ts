@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Clock } from "../../lib/clock.js";
 import type { Database } from "../client.js";
+import { inIndexOrder } from "../in-index-order.js";
 import { textList, toDate, toJson, ts } from "../sql-values.js";
 
 /** A delivery leased to this process for one callback attempt. */
@@ -60,7 +61,7 @@ export async function claimDueDeliveries(
   const skipPairs = options.skipTenantOrigins?.length
     ? sql`and (d.tenant_id || ' ' || d.origin) not in ${textList(options.skipTenantOrigins)}`
     : sql``;
-  const rows = await db.rows<{
+  const rows = await inIndexOrder<{
     id: string;
     tenant_id: string;
     watch_id: string;
@@ -75,7 +76,9 @@ export async function claimDueDeliveries(
     series_attempts: number;
     total_attempts: number;
     next_trigger: string;
-  }>(sql`
+  }>(
+    db,
+    sql`
     with due as materialized (
       select d.id from deliveries d
       where d.status = 'pending' and d.next_attempt_at <= ${now}
@@ -96,7 +99,8 @@ export async function claimDueDeliveries(
     from due
     where d.id = due.id
     returning d.id, d.tenant_id, d.watch_id, d.event, d.callback_url, d.origin, d.body, d.job_fetched_at, d.retry_schedule_ms,
-              d.extra_headers, d.claim_seq, d.series_attempts, d.total_attempts, d.next_trigger`);
+              d.extra_headers, d.claim_seq, d.series_attempts, d.total_attempts, d.next_trigger`,
+  );
   return rows.map((r) => ({
     id: r.id,
     tenantId: r.tenant_id,

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../client.js";
+import { inIndexOrder } from "../in-index-order.js";
 import { toDate, ts } from "../sql-values.js";
 
 /** A poll row claimed by this process for one upstream request. */
@@ -56,7 +57,7 @@ export async function claimDuePolls(
     options.order === "likely"
       ? sql`coalesce(started_at + plan_ms[1] * interval '1 millisecond' - next_poll_at, interval_ms * interval '1 millisecond'), next_poll_at`
       : sql`next_poll_at`;
-  const rows = await db.rows<{
+  const rows = await inIndexOrder<{
     id: string;
     tenant_id: string;
     job_id: string;
@@ -71,7 +72,9 @@ export async function claimDuePolls(
     job_type: string | null;
     planned_predictive: boolean;
     due_at: Date | string;
-  }>(sql`
+  }>(
+    db,
+    sql`
     with due as materialized (
       select id from polls
       where status = 'active' and next_poll_at <= ${ts(now)}
@@ -109,7 +112,8 @@ export async function claimDuePolls(
     where p.id = planned.id
     returning p.id, p.tenant_id, p.job_id, p.claim_seq, p.interval_ms, p.emitted_status, p.not_found_count, p.error_count,
               p.poll_count, p.started_at, p.prev_polled_at, p.job_type, p.planned_predictive,
-              planned.due_at`);
+              planned.due_at`,
+  );
   return rows.map((r) => ({
     id: r.id,
     tenantId: r.tenant_id,
