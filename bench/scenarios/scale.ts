@@ -17,9 +17,16 @@ export const SCALE_TARGETS = { claimRatio: 1.5, rssMb: 250 };
 const CLAIM_LIMIT = 100;
 const INSERT_CHUNK = 100_000;
 
-/** The real claim query, called as the scheduler calls it. */
+/** The real claim query, called as the scheduler calls it into a backlog (its previous claim came back full). */
 function claimBatch(db: Database, limit: number) {
-  return claimDuePolls(db, { workerId: "bench-scale", limit, now: new Date(), minIntervalMs: 1000, maxIntervalMs: 10_000 });
+  return claimDuePolls(db, {
+    workerId: "bench-scale",
+    limit,
+    now: new Date(),
+    minIntervalMs: 1000,
+    maxIntervalMs: 10_000,
+    backlog: true,
+  });
 }
 
 /**
@@ -201,29 +208,24 @@ async function measureClaims(dbs: readonly Database[], active: number, batches: 
 
 /**
  * The claim's own SQL under EXPLAIN (ANALYZE, BUFFERS): claimDuePolls runs against a stand-in database that
- * records the statements instead of running them, and each is then explained for real (which claims for real).
+ * records the statements instead of running them, and they are then run for real, explained, in one
+ * transaction (the claim's planner settings hold in it; running them claims for real).
  */
 async function explainClaim(db: Database): Promise<string[]> {
   const statements: SQL[] = [];
   const recorder: Database = { ...db, rows: async (query: SQL) => (statements.push(query), []) as never };
   await claimBatch(recorder, CLAIM_LIMIT);
-  const orm = db.orm as unknown as {
-    dialect: { sqlToQuery(q: SQL): { sql: string; params: unknown[] } };
-    $client: {
-      unsafe?: (q: string, p: unknown[]) => Promise<unknown[]>;
-      query?: (q: string, p: unknown[]) => Promise<{ rows: unknown[] }>;
-    };
-  };
   const lines: string[] = [];
-  for (const statement of statements) {
-    const q = orm.dialect.sqlToQuery(statement);
-    const text = `explain (analyze, buffers) ${q.sql}`;
-    const client = orm.$client;
-    const rows = client.unsafe ? await client.unsafe(text, q.params) : ((await client.query!(text, q.params)).rows as unknown[]);
-    if (lines.length) lines.push("");
-    lines.push(...rows.map((r) => String(Object.values(r as Record<string, unknown>)[0])));
-  }
-  if (statements.length === 0) lines.push("(claimDuePolls issued no statement through db.rows: EXPLAIN unavailable)");
+  await db.orm.transaction(async (tx) => {
+    for (const statement of statements) {
+      const rows = await db.rows<Record<string, unknown>>(sql`explain (analyze, buffers) ${statement}`, tx);
+      const plan = rows.map((r) => String(Object.values(r)[0]));
+      if (!plan.some((l) => l.includes("polls"))) continue; // the planner settings, not the claim
+      if (lines.length) lines.push("");
+      lines.push(...plan);
+    }
+  });
+  if (lines.length === 0) lines.push("(claimDuePolls issued no statement through db.rows: EXPLAIN unavailable)");
   return lines;
 }
 

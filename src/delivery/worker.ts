@@ -102,10 +102,11 @@ export function createDeliveryWorker(deps: Deps, options: { workerId: string }):
     concurrency: config.deliveryConcurrency,
     logger,
     observe: deps.metrics.loopObserver("delivery"),
-    claim: (limit) =>
+    claim: (limit, { backlog }) =>
       claimDueDeliveries(db, {
         workerId: options.workerId,
         limit,
+        backlog,
         now: clockDrivesDatabase(clock) ? clock.now() : undefined, // leases run on the database's clock
         leaseMs,
         skipOrigins: gate.fullOrigins(),

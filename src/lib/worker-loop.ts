@@ -6,8 +6,11 @@ import type { Logger } from "./logger.js";
 export interface WorkerLoopOptions<Item, Result> {
   /** Name used in logs (`scheduler`, `delivery`). */
   name: string;
-  /** Claims up to `limit` due items (leases them in the database). */
-  claim(limit: number): Promise<Item[]>;
+  /**
+   * Claims up to `limit` due items (leases them in the database). `backlog`: the previous claim came back full,
+   * so more is probably due than one claim takes (the claim may then plan for a long due range).
+   */
+  claim(limit: number, context: { backlog: boolean }): Promise<Item[]>;
   /** Does the work of one item (an HTTP call). Must not throw for expected failures; a throw is logged and turned into `onCrash`. */
   process(item: Item, signal: AbortSignal): Promise<Result>;
   /** What to acknowledge when `process` threw unexpectedly (normally: release the claim). */
@@ -91,6 +94,7 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
   let wake: (() => void) | undefined;
   let nudged = false; // a wake-up that arrived while nothing was sleeping (during a claim)
   let lastErrorLogAt = 0;
+  let backlog = false; // the last claim filled its limit
 
   const signal = () => {
     const w = wake;
@@ -179,7 +183,8 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
   async function claimSafe(n: number): Promise<Item[]> {
     try {
       const startedAt = performance.now();
-      const items = await options.claim(n);
+      const items = await options.claim(n, { backlog });
+      backlog = items.length === n;
       options.observe?.claimed(items.length, (performance.now() - startedAt) / 1000);
       claimErrors = 0;
       return items;
@@ -240,7 +245,7 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
       limit.clearQueue();
     },
     async runOnce() {
-      const items = await options.claim(concurrency);
+      const items = await options.claim(concurrency, { backlog: false });
       const results = await Promise.all(items.map(run));
       if (results.length > 0) await options.ack(results);
       return items.length;

@@ -93,7 +93,7 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
     idleMs: 100,
     logger,
     observe: deps.metrics.loopObserver("scheduler"),
-    async claim(limit) {
+    async claim(limit, { backlog }) {
       await Promise.all([refreshStats(), beat()]);
       await learn().catch((err: unknown) => logger.warn({ err: errorForLog(err) }, "could not store learned job durations"));
       if (clock.now().getTime() - prunedAt >= 1_000) {
@@ -104,7 +104,14 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
       if (allowed === 0) return [];
       // Under a budget that cannot cover everything due, poll the likeliest to have finished first.
       const order = allowed < limit ? "likely" : "due";
-      const polls = await claimDuePolls(db, { workerId: options.workerId, limit: allowed, now: clock.now(), ...cadence, order });
+      const polls = await claimDuePolls(db, {
+        workerId: options.workerId,
+        limit: allowed,
+        now: clock.now(),
+        ...cadence,
+        order,
+        backlog,
+      });
       deps.metrics.pollsClaimed(polls, clock.now());
       return polls;
     },

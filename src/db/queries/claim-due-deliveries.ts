@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Clock } from "../../lib/clock.js";
 import type { Database } from "../client.js";
-import { inIndexOrder } from "../in-index-order.js";
+import { inIndexOrder, plainRows } from "../in-index-order.js";
 import { textList, toDate, toJson, ts } from "../sql-values.js";
 
 /** A delivery leased to this process for one callback attempt. */
@@ -53,6 +53,8 @@ export async function claimDueDeliveries(
     leaseMs: number;
     skipOrigins?: readonly string[];
     skipTenantOrigins?: readonly string[];
+    /** More is due than this claim takes (the last one came back full): walk the due index in order (inIndexOrder). */
+    backlog?: boolean;
   },
 ): Promise<ClaimedDelivery[]> {
   const { workerId, limit, leaseMs } = options;
@@ -61,7 +63,8 @@ export async function claimDueDeliveries(
   const skipPairs = options.skipTenantOrigins?.length
     ? sql`and (d.tenant_id || ' ' || d.origin) not in ${textList(options.skipTenantOrigins)}`
     : sql``;
-  const rows = await inIndexOrder<{
+  const run = options.backlog ? inIndexOrder : plainRows;
+  const rows = await run<{
     id: string;
     tenant_id: string;
     watch_id: string;

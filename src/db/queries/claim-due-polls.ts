@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../client.js";
-import { inIndexOrder } from "../in-index-order.js";
+import { inIndexOrder, plainRows } from "../in-index-order.js";
 import { toDate, ts } from "../sql-values.js";
 
 /** A poll row claimed by this process for one upstream request. */
@@ -50,6 +50,8 @@ export async function claimDuePolls(
      * where completion is likely), then the fresh ones.
      */
     order?: "due" | "likely";
+    /** More is due than this claim takes (the last one came back full): walk the due index in order (inIndexOrder). */
+    backlog?: boolean;
   },
 ): Promise<ClaimedPoll[]> {
   const { limit, now, minIntervalMs, maxIntervalMs } = options;
@@ -57,7 +59,8 @@ export async function claimDuePolls(
     options.order === "likely"
       ? sql`coalesce(started_at + plan_ms[1] * interval '1 millisecond' - next_poll_at, interval_ms * interval '1 millisecond'), next_poll_at`
       : sql`next_poll_at`;
-  const rows = await inIndexOrder<{
+  const run = options.backlog ? inIndexOrder : plainRows;
+  const rows = await run<{
     id: string;
     tenant_id: string;
     job_id: string;

@@ -233,6 +233,32 @@ describe("createWorkerLoop", () => {
       expect(writes.length).toBe(h.ackBatches.length);
     });
 
+    it("tells the claim there is a backlog only when the previous claim filled its limit", async () => {
+      const seen: { limit: number; backlog: boolean; got: number }[] = [];
+      const queue = items(1, 20);
+      const loop = createWorkerLoop<Item, Result>({
+        name: "test",
+        concurrency: 4,
+        idleMs: 20,
+        logger,
+        async claim(limit, { backlog }) {
+          const got = queue.splice(0, limit);
+          seen.push({ limit, backlog, got: got.length });
+          return got;
+        },
+        process: async (item) => ({ id: item.id, kind: "done" }),
+        onCrash: (item) => ({ id: item.id, kind: "crashed" }),
+        ack: async () => {},
+      });
+      loops.push(loop);
+      loop.start();
+      await waitFor(() => queue.length === 0 && seen.at(-1)?.got === 0, { message: "the queue drained" });
+      expect(seen[0]!.backlog).toBe(false); // no history
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!.backlog, `claim ${i}`).toBe(seen[i - 1]!.got === seen[i - 1]!.limit);
+      expect(seen.some((c) => c.backlog)).toBe(true);
+      expect(seen.at(-1)!.backlog).toBe(false);
+    });
+
     it("items in flight may each hang a request deadline on the loop's signal without a listener-leak warning", async () => {
       const warnings: Error[] = [];
       const onWarning = (w: Error) => warnings.push(w);
