@@ -97,8 +97,7 @@ async function main(): Promise<number> {
   const stale = await sweepStaleDatabases(target);
   if (stale.length) log(`dropped leftover databases of dead runs: ${stale.join(", ")}`);
   // The relay runs as `npm start` runs it: compiled (incremental: seconds when src/ did not change).
-  log("building the relay (npm run build)…");
-  buildRelay();
+  log(buildRelay() ? "built the relay (npm run build)" : "the relay's build in dist/ is current");
   const machine = machineInfo(await postgresInfo(target));
   const mode = options.quick ? "quick" : "full";
   log(`mode ${mode}, seed ${options.seed}, database ${target.kind}, scenarios ${options.scenarios.join(", ")}`);

@@ -2,21 +2,10 @@
 // The `rendley-relay` command: the compiled code in dist/ (`npm run build`; a published package ships it),
 // else src/ compiled on the fly by tsx (Node 20 cannot run TypeScript itself): in a checkout that was never
 // built, or whose src/ changed after the last build, so the command never runs stale code.
-import { existsSync, readdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { distIsCurrent } from "./build-state.js";
 
-const dir = (name) => fileURLToPath(new URL(`../${name}/`, import.meta.url));
-/** Newest modification time of the files under `path` (0 when there are none). */
-function newest(path) {
-  let latest = 0;
-  for (const entry of readdirSync(path, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) latest = Math.max(latest, statSync(`${entry.parentPath ?? entry.path}/${entry.name}`).mtimeMs);
-  }
-  return latest;
-}
-const compiled = existsSync(`${dir("dist")}cli/main.js`);
-// A package unpacks every file with one and the same time, so only a checkout's edits make src/ the newer.
-const built = compiled && !(existsSync(dir("src")) && newest(dir("src")) > newest(dir("dist")));
+const built = distIsCurrent(fileURLToPath(new URL("..", import.meta.url)));
 if (!built) {
   const { register } = await import("tsx/esm/api");
   register();

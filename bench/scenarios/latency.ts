@@ -57,7 +57,7 @@ const PREFIX: Record<Poller, string> = { relay: "lr_", fixed: "lf_", backoff: "l
 export async function latency(ctx: ScenarioContext): Promise<ScenarioResult> {
   const size = ctx.quick
     ? // Durations ×0.1 with the tail capped at +0.5σ so the run ends in seconds; the pollers keep their real cadences.
-      { watches: 250, spanMs: 3_000, mix: scaleMix(DEFAULT_MIX, 0.1, 0.5), leadMs: 800, graceMs: 500, tailTimeoutMs: 30_000 }
+      { watches: 250, spanMs: 2_000, mix: scaleMix(DEFAULT_MIX, 0.1, 0.5), leadMs: 800, graceMs: 500, tailTimeoutMs: 30_000 }
     : { watches: 10_000, spanMs: 120_000, mix: DEFAULT_MIX, leadMs: 2_000, graceMs: 3_000, tailTimeoutMs: 180_000 };
   const data: Record<string, unknown> = { size };
   const rng = seededRng(ctx.seed * 7919 + 1);

@@ -37,7 +37,7 @@ function claimBatch(db: Database, limit: number) {
  */
 export async function scale(ctx: ScenarioContext): Promise<ScenarioResult> {
   const size = ctx.quick
-    ? { active: 1_000, small: 1_000, large: 25_000, batches: 100, steadyMs: 1_000 }
+    ? { active: 1_000, small: 1_000, large: 25_000, batches: 60, steadyMs: 1_000 }
     : { active: 20_000, small: 20_000, large: 1_000_000, batches: 200, steadyMs: 20_000 };
   const settings = { POLL_MIN_INTERVAL_MS: "1000", POLL_MAX_INTERVAL_MS: "1000", POLL_CONCURRENCY: "256" };
   const data: Record<string, unknown> = { size, claim_limit: CLAIM_LIMIT, relay_settings: settings };

@@ -17,7 +17,7 @@ export const THROUGHPUT_TARGETS = { pollsPerSec: 4_000, deliveriesPerSec: 3_000 
  */
 export async function throughput(ctx: ScenarioContext): Promise<ScenarioResult> {
   const size = ctx.quick
-    ? { watches: 3_000, viaApi: 500, warmupMs: 1_500, windowMs: 3_000, deliverTimeoutMs: 30_000 }
+    ? { watches: 2_000, viaApi: 200, warmupMs: 1_500, windowMs: 3_000, deliverTimeoutMs: 30_000 }
     : { watches: 20_000, viaApi: 2_000, warmupMs: 10_000, windowMs: 30_000, deliverTimeoutMs: 300_000 };
   const settings = {
     POLL_MIN_INTERVAL_MS: "1000",

@@ -73,7 +73,7 @@ describe("package build (npm run build → dist/)", () => {
         return file;
       };
       mkdirSync(join(root, "bin"), { recursive: true });
-      cpSync(join(ROOT, "bin/rendley-relay.js"), join(root, "bin/rendley-relay.js"));
+      for (const file of ["rendley-relay.js", "build-state.js"]) cpSync(join(ROOT, "bin", file), join(root, "bin", file));
       const srcFile = cli("src", "ts", "src");
       const ran = async () =>
         (
