@@ -128,34 +128,20 @@ export function createRelayMetrics(options: RelayMetricsOptions = {}): RelayMetr
   });
   // The database side of the two loops: how long claims and batch writes take and how much each carries.
   // A claim that slows or a batch that shrinks shows the database, not the upstream, limiting the relay.
-  const claimDuration = new Histogram({
-    name: name("claim_duration_seconds"),
-    help: "Duration of one claim (a leasing statement), by loop (scheduler, delivery)",
-    labelNames: ["loop"] as const,
-    buckets: STATEMENT_BUCKETS_S,
-    registers,
-  });
-  const claimBatch = new Histogram({
-    name: name("claim_batch_size"),
-    help: "Rows leased by one claim (0: nothing was due), by loop",
-    labelNames: ["loop"] as const,
-    buckets: BATCH_BUCKETS,
-    registers,
-  });
-  const writeDuration = new Histogram({
-    name: name("write_duration_seconds"),
-    help: "Duration of one batch write of results (poll outcomes with their new callbacks; callback outcomes), by loop",
-    labelNames: ["loop"] as const,
-    buckets: STATEMENT_BUCKETS_S,
-    registers,
-  });
-  const writeBatch = new Histogram({
-    name: name("write_batch_size"),
-    help: "Results written by one batch write, by loop",
-    labelNames: ["loop"] as const,
-    buckets: BATCH_BUCKETS,
-    registers,
-  });
+  const perLoop = (metric: string, help: string, buckets: number[]) =>
+    new Histogram({ name: name(metric), help, labelNames: ["loop"] as const, buckets, registers });
+  const claimDuration = perLoop(
+    "claim_duration_seconds",
+    "Duration of one claim (a leasing statement), by loop (scheduler, delivery)",
+    STATEMENT_BUCKETS_S,
+  );
+  const claimBatch = perLoop("claim_batch_size", "Rows leased by one claim (0: nothing was due), by loop", BATCH_BUCKETS);
+  const writeDuration = perLoop(
+    "write_duration_seconds",
+    "Duration of one batch write of results (poll outcomes with their new callbacks; callback outcomes), by loop",
+    STATEMENT_BUCKETS_S,
+  );
+  const writeBatch = perLoop("write_batch_size", "Results written by one batch write, by loop", BATCH_BUCKETS);
   const notifyLatency = new Histogram({
     name: name("notify_latency_seconds"),
     help: "Terminal job status seen by a poll → callback acknowledged (first series of terminal events; redeliveries excluded)",

@@ -21,9 +21,6 @@ export type UpstreamPostResult =
   | { kind: "answer"; statusCode: number; headers: Record<string, string | string[] | undefined>; text: string }
   | { kind: "error"; reason: "timeout" | "network"; message: string };
 
-type Answer = Extract<UpstreamPostResult, { kind: "answer" }>;
-type NoAnswer = Extract<UpstreamPostResult, { kind: "error" }>;
-
 /** Every call names the Rendley key it uses: each tenant has its own. */
 export interface UpstreamClient {
   getJob(jobId: string, options: { apiKey: string; signal?: AbortSignal }): Promise<JobFetchResult>;
@@ -62,7 +59,7 @@ export function createUpstreamClient(options: {
     apiKey: string,
     signal?: AbortSignal,
     body?: string,
-  ): Promise<Answer | NoAnswer> {
+  ): Promise<UpstreamPostResult> {
     const limit = deadline(timeoutMs, signal);
     try {
       const res = await request(`${baseUrl}${path}`, {

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Clock } from "../../lib/clock.js";
 import type { Database } from "../client.js";
-import { inIndexOrder, plainRows } from "../in-index-order.js";
+import { runClaim } from "../run-claim.js";
 import { textList, toDate, toJson, ts } from "../sql-values.js";
 
 /** A delivery leased to this process for one callback attempt. */
@@ -53,7 +53,7 @@ export async function claimDueDeliveries(
     leaseMs: number;
     skipOrigins?: readonly string[];
     skipTenantOrigins?: readonly string[];
-    /** More is due than this claim takes (the last one came back full): walk the due index in order (inIndexOrder). */
+    /** More is due than this claim takes (the last one came back full): walk the due index in order (runClaim). */
     backlog?: boolean;
   },
 ): Promise<ClaimedDelivery[]> {
@@ -63,8 +63,7 @@ export async function claimDueDeliveries(
   const skipPairs = options.skipTenantOrigins?.length
     ? sql`and (d.tenant_id || ' ' || d.origin) not in ${textList(options.skipTenantOrigins)}`
     : sql``;
-  const run = options.backlog ? inIndexOrder : plainRows;
-  const rows = await run<{
+  const rows = await runClaim<{
     id: string;
     tenant_id: string;
     watch_id: string;
@@ -103,6 +102,7 @@ export async function claimDueDeliveries(
     where d.id = due.id
     returning d.id, d.tenant_id, d.watch_id, d.event, d.callback_url, d.origin, d.body, d.job_fetched_at, d.retry_schedule_ms,
               d.extra_headers, d.claim_seq, d.series_attempts, d.total_attempts, d.next_trigger`,
+    { backlog: options.backlog ?? false },
   );
   return rows.map((r) => ({
     id: r.id,

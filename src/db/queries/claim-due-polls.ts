@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../client.js";
-import { inIndexOrder, plainRows } from "../in-index-order.js";
+import { runClaim } from "../run-claim.js";
 import { toDate, ts } from "../sql-values.js";
 
 /** A poll row claimed by this process for one upstream request. */
@@ -50,7 +50,7 @@ export async function claimDuePolls(
      * where completion is likely), then the fresh ones.
      */
     order?: "due" | "likely";
-    /** More is due than this claim takes (the last one came back full): walk the due index in order (inIndexOrder). */
+    /** More is due than this claim takes (the last one came back full): walk the due index in order (runClaim). */
     backlog?: boolean;
   },
 ): Promise<ClaimedPoll[]> {
@@ -59,8 +59,7 @@ export async function claimDuePolls(
     options.order === "likely"
       ? sql`coalesce(started_at + plan_ms[1] * interval '1 millisecond' - next_poll_at, interval_ms * interval '1 millisecond'), next_poll_at`
       : sql`next_poll_at`;
-  const run = options.backlog ? inIndexOrder : plainRows;
-  const rows = await run<{
+  const rows = await runClaim<{
     id: string;
     tenant_id: string;
     job_id: string;
@@ -116,6 +115,7 @@ export async function claimDuePolls(
     returning p.id, p.tenant_id, p.job_id, p.claim_seq, p.interval_ms, p.emitted_status, p.not_found_count, p.error_count,
               p.poll_count, p.started_at, p.prev_polled_at, p.job_type, p.planned_predictive,
               planned.due_at`,
+    { backlog: options.backlog ?? false },
   );
   return rows.map((r) => ({
     id: r.id,
