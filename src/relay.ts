@@ -13,6 +13,7 @@ import { createDeps, type Deps, type DepsOverrides } from "./deps.js";
 import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
 import { coerceError, errorForLog } from "./errors.js";
 import { createLogger, type Logger } from "./lib/logger.js";
+import { systemClock } from "./lib/clock.js";
 import { systemRandom } from "./lib/random.js";
 import type { WorkerLoop } from "./lib/worker-loop.js";
 import { createMaintenance, type Maintenance } from "./maintenance/maintenance.js";
@@ -45,14 +46,23 @@ export interface Relay {
 /** In-flight work gets this long to finish on stop before it is aborted and released (SIGTERM budget: 10 s). */
 export const DEFAULT_GRACE_MS = 6_000;
 
-/** Retries opening and migrating the database: a relay started before its Postgres waits instead of exiting. */
-async function openDatabase(config: Config, options: RelayOptions, logger: Logger): Promise<Database> {
+/**
+ * Opens and migrates the database, then runs `prepare` on it (the default tenant's bootstrap), retrying the
+ * whole start while Postgres cannot be reached: a relay started before its Postgres, or one whose connection
+ * drops between the migration and the bootstrap, waits instead of exiting.
+ */
+async function openDatabase<T>(
+  config: Config,
+  options: RelayOptions,
+  logger: Logger,
+  prepare: (db: Database) => Promise<T>,
+): Promise<{ db: Database; prepared: T }> {
   for (let attempt = 1; ; attempt++) {
     let db: Database | undefined;
     try {
       db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, loadDataDir: options.loadDataDir });
       await migrate(db);
-      return db;
+      return { db, prepared: await prepare(db) };
     } catch (err) {
       await db?.close().catch(() => {});
       const error = coerceError(err) as Error & { code?: string };
@@ -81,27 +91,29 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   // A fixed port answers /healthz (and /readyz 503) while the database is awaited, so the process is not restarted.
   const waiting =
     roles.api && config.databaseUrl && config.port !== 0 ? await startWaitingServer(config.port, config.host) : undefined;
+  const random = options.random ?? systemRandom;
+  const clock = options.clock ?? systemClock;
   let db: Database;
+  let boot: Awaited<ReturnType<typeof bootstrapDefaultTenant>> | undefined;
   try {
-    db = await openDatabase(config, options, logger);
+    // Single-tenant mode: the environment's keys make the default tenant. With only RELAY_ADMIN_KEY set,
+    // tenants come from the admin API alone.
+    ({ db, prepared: boot } = await openDatabase(config, options, logger, (opened) =>
+      config.rendleyApiKey
+        ? bootstrapDefaultTenant(opened, {
+            relayApiKey: config.relayApiKey,
+            signingSecret: config.signingSecret,
+            random,
+            now: clock.now(),
+          })
+        : Promise.resolve(undefined),
+    ));
   } finally {
     await waiting?.close();
   }
   let deps: Deps | undefined;
   try {
     deps = createDeps(config, db, logger, options);
-    const { clock } = deps;
-    const random = options.random ?? systemRandom;
-    // Single-tenant mode: the environment's keys make the default tenant. With only RELAY_ADMIN_KEY set,
-    // tenants come from the admin API alone.
-    const boot = config.rendleyApiKey
-      ? await bootstrapDefaultTenant(db, {
-          relayApiKey: config.relayApiKey,
-          signingSecret: config.signingSecret,
-          random,
-          now: clock.now(),
-        })
-      : undefined;
     if (!boot) logger.info("no RENDLEY_API_KEY: multi-tenant mode, create tenants with the admin API (/v1/admin/tenants)");
     if (boot?.generatedSigningSecret) logger.info("generated a signing secret (read it with GET /v1/signing-secret)");
     if (boot?.envSecretIgnored) {

@@ -52,6 +52,35 @@ export function isDriverWriteBug(err: unknown): boolean {
   );
 }
 
+/** Error codes that mean the connection went away (postgres.js's own, the socket's, and the server's SQLSTATEs). */
+const CONNECTION_LOSS = new Set([
+  "CONNECTION_DESTROYED",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECT_TIMEOUT",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "57P01", // admin_shutdown (pg_terminate_backend, a fast shutdown)
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now (starting up)
+]);
+
+/**
+ * postgres.js 3.4.9 runs an array-type query on every new connection and never handles its promise
+ * (`fetchArrayTypes` in `connection.js`, porsager/postgres#1223). When that connection dies during the fetch
+ * (an outage, a pool being replaced), the rejection has no handler and would end the process. It is
+ * recognised as a connection loss on a postgres.js query (`query` is set on errors postgres.js rejects a
+ * query with). Our own queries are always awaited, so such a rejection can only be postgres.js's own;
+ * the pool reconnects on the next query.
+ */
+export function isDriverConnectionLoss(reason: unknown): boolean {
+  if (!(reason instanceof Error) || !("query" in reason)) return false;
+  const code = (reason as { code?: unknown }).code;
+  return typeof code === "string" && (CONNECTION_LOSS.has(code) || code.startsWith("08"));
+}
+
 /** Replaces every postgres.js pool with a fresh one (in-flight queries on the old pools fail and are retried by their loops). */
 export function recyclePostgresPools(): number {
   for (const recycle of livePools) recycle();

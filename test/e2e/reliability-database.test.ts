@@ -159,4 +159,53 @@ describe.runIf(PG)("the relay when its database goes away (Postgres)", () => {
       await relay.stop({ graceMs: 500 });
     }
   }, 90_000);
+
+  it("a connection lost during the default tenant's bootstrap at start: the start is retried, not given up", async () => {
+    proxy.restore();
+    proxy.resetWhen(/insert into tenants/);
+    const proc = spawnRelay(env());
+    procs.push(proc);
+    const url = await proc.ready;
+    expect(proxy.resets).toBe(1);
+    const retried = proc.stdout.filter((l) => l.includes("database not reachable at start; retrying"));
+    expect(retried).toHaveLength(1);
+    expect((await get(url, "/readyz")).status).toBe(200);
+    expect((await get(url, "/v1/watches")).status).toBe(200);
+    proc.child.kill("SIGTERM");
+    expect((await proc.exited).code).toBe(0);
+  }, 60_000);
+
+  it("a connection that dies while postgres.js fetches its array types (porsager/postgres#1223) does not end the process", async () => {
+    proxy.restore();
+    const proc = spawnRelay(env());
+    procs.push(proc);
+    const url = await proc.ready;
+    // Every connection is dropped, and the next three that start are reset during their array-type fetch.
+    const before = proxy.resets;
+    proxy.resetWhen(/typarray/, 3);
+    proxy.cut();
+    await waitFor(async () => (await get(url, "/readyz")).status === 503, { timeoutMs: 10_000 });
+    proxy.restore();
+    await waitFor(() => proxy.resets - before === 3, {
+      timeoutMs: 20_000,
+      message: "three connections reset in their type fetch",
+    });
+    await waitFor(async () => (await get(url, "/readyz")).status === 200, { timeoutMs: 15_000 });
+    expect(proc.child.exitCode).toBeNull();
+    const survived = proc.stdout.filter((l) => l.includes("porsager/postgres#1223"));
+    expect(survived.length).toBeGreaterThan(0);
+    expect(proc.stderr.filter((l) => /uncaught|unhandled/i.test(l))).toEqual([]);
+    // Still working, not only alive: a watch goes through to its callback.
+    const jobId = rendley.addJob({ steps: ["completed"] });
+    const res = await fetch(`${url}/v1/watches`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ job_id: jobId, callback_url: receiver.url() }),
+    });
+    expect(res.status).toBe(201);
+    const id = ((await res.json()) as any).data.id;
+    await waitFor(async () => (await get(url, `/v1/watches/${id}`)).body.data.status === "delivered", { timeoutMs: 15_000 });
+    proc.child.kill("SIGTERM");
+    expect((await proc.exited).code).toBe(0);
+  }, 90_000);
 });

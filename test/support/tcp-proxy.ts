@@ -11,6 +11,13 @@ export interface TcpProxy {
   via(url: string): string;
   cut(): void;
   restore(): void;
+  /**
+   * Resets the next `times` connections whose client sends bytes matching `pattern` (a query text), at that
+   * moment: a backend that dies in the middle of one statement, as `pg_terminate_backend` would do it.
+   */
+  resetWhen(pattern: RegExp, times?: number): void;
+  /** Connections reset by `resetWhen` so far. */
+  readonly resets: number;
   readonly isCut: boolean;
   /** Connections accepted while not cut (a reconnect count). */
   readonly connections: number;
@@ -21,6 +28,8 @@ export async function startTcpProxy(target: { host: string; port: number }, opti
   const open = new Set<Socket>();
   let cut = false;
   let connections = 0;
+  let trigger: { pattern: RegExp; left: number } | undefined;
+  let resets = 0;
   const server: Server = createServer((client) => {
     if (cut) {
       client.resetAndDestroy();
@@ -38,7 +47,17 @@ export async function startTcpProxy(target: { host: string; port: number }, opti
     };
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
-    client.pipe(upstream);
+    client.on("data", (chunk: Buffer) => {
+      if (trigger && trigger.left > 0 && trigger.pattern.test(chunk.toString("latin1"))) {
+        trigger.left--;
+        resets++;
+        client.resetAndDestroy();
+        upstream.resetAndDestroy();
+        return;
+      }
+      if (!upstream.write(chunk)) client.pause();
+    });
+    upstream.on("drain", () => client.resume());
     upstream.pipe(client);
   });
   await new Promise<void>((resolve, reject) => {
@@ -64,6 +83,12 @@ export async function startTcpProxy(target: { host: string; port: number }, opti
     },
     restore() {
       cut = false;
+    },
+    resetWhen(pattern, times = 1) {
+      trigger = { pattern, left: times };
+    },
+    get resets() {
+      return resets;
     },
     get isCut() {
       return cut;
