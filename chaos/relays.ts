@@ -29,7 +29,7 @@ export interface RelaySlot {
   readonly starts: number;
   /** Exits nobody asked for, with the output lines that explain them. */
   readonly crashes: string[];
-  /** Times the relay survived postgres.js's uncatchable write on a closed connection (main.ts guard). */
+  /** Times the relay survived one of postgres.js's uncatchable errors (#1154, #1223: the main.ts guard). */
   readonly driverBugRecoveries: number;
 }
 
@@ -43,7 +43,7 @@ export function createRelaySlot(name: string, env: Record<string, string>, logDi
   let driverBugRecoveries = 0;
 
   const scan = (line: string) => {
-    if (line.includes("porsager/postgres#1154")) driverBugRecoveries++;
+    if (/porsager\/postgres#(1154|1223)/.test(line)) driverBugRecoveries++;
     if (CRASH_PATTERNS.some((p) => p.test(line))) crashes.push(`${name}: ${line.slice(0, 400)}`);
   };
 
@@ -80,6 +80,8 @@ export function createRelaySlot(name: string, env: Record<string, string>, logDi
       let resolveUrl!: (u: string) => void;
       const listening = new Promise<string>((resolve) => (resolveUrl = resolve));
       let partial = "";
+      /** This process's last output lines, quoted when it exits on its own. */
+      const recent: string[] = [];
       const onData = (d: Buffer) => {
         own.write(d);
         const text = partial + d.toString("utf8");
@@ -87,6 +89,8 @@ export function createRelaySlot(name: string, env: Record<string, string>, logDi
         partial = lines.pop() ?? "";
         for (const line of lines) {
           scan(line);
+          recent.push(line.slice(0, 600));
+          if (recent.length > 30) recent.shift();
           const m = /listening on (http:\/\/\S+)/.exec(line);
           if (m) resolveUrl(m[1]!);
         }
@@ -95,8 +99,14 @@ export function createRelaySlot(name: string, env: Record<string, string>, logDi
       proc.stderr!.on("data", onData);
       const exited = new Promise<never>((_, reject) =>
         proc.once("exit", (code, signal) => {
-          own.end();
-          if (!expectingExit) crashes.push(`${name}: exited on its own (code ${code}, signal ${signal})`);
+          const unasked = !expectingExit;
+          // Output written just before the exit can arrive after it: the log ends, and a crash is quoted, once the pipes close.
+          proc.once("close", () => {
+            own.end();
+            if (!unasked) return;
+            const tail = recent.map((l) => `    | ${l}`).join("\n");
+            crashes.push(`${name}: exited on its own (code ${code}, signal ${signal}); its last output:\n${tail}`);
+          });
           reject(new Error(`${name} exited before listening (code ${code}, signal ${signal})`));
         }),
       );

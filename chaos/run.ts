@@ -174,6 +174,8 @@ async function main(): Promise<number> {
   const { rows, summary } = judge(facts);
   const passed = rows.every((r) => r.pass !== false);
   console.log(`\nVerdict (seed ${options.seed}, ${options.mode}):\n${printTable(rows)}\n`);
+  // CI keeps only this output, so what a relay printed when it crashed is quoted here, not only in the logs.
+  for (const crash of facts.crashes.slice(0, 10)) console.log(`crash: ${crash}`);
   await writeResults(RESULTS, rows, summary, passed);
   log(`${passed ? "PASSED" : "FAILED"}; results in ${RESULTS}`);
   return passed ? 0 : 1;

@@ -81,7 +81,7 @@ export function judge(f: RunFacts): { rows: Row[]; summary: Record<string, unkno
       pass: f.faults.readiness.readyAgainMs !== null && (f.outageKind === "postgres restart" || f.faults.readiness.sawNotReady),
     },
     { check: "crashes not caused by a kill", value: String(f.crashes.length), rule: "= 0", pass: f.crashes.length === 0 },
-    { check: "postgres.js #1154 write errors survived", value: String(f.driverBugRecoveries), rule: "", pass: null },
+    { check: "postgres.js #1154/#1223 errors survived", value: String(f.driverBugRecoveries), rule: "", pass: null },
     {
       check: "final SIGTERM of every relay",
       value: f.finalStopCodes.map((c) => `code ${c}`).join(", "),
