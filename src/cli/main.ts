@@ -7,6 +7,7 @@ import { VERSION } from "../version.js";
 import { adminCommand } from "./admin.js";
 import { DEFAULT_RELAY_URL, type CliContext } from "./context.js";
 import { deliveryCommands } from "./deliveries.js";
+import { exportCommands } from "./export.js";
 import { migrateCommand } from "./migrate.js";
 import { serveCommand } from "./serve.js";
 import { UsageError } from "./usage-error.js";
@@ -47,6 +48,7 @@ function buildProgram(ctx: CliContext): Command {
   program.addCommand(serveCommand(ctx));
   program.addCommand(migrateCommand(ctx));
   for (const cmd of watchCommands(ctx)) program.addCommand(cmd);
+  for (const cmd of exportCommands(ctx)) program.addCommand(cmd);
   for (const cmd of deliveryCommands(ctx)) program.addCommand(cmd);
   program.addCommand(adminCommand(ctx));
   configureTree(program, ctx);

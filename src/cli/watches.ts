@@ -1,76 +1,61 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import type { JobEvent, WatchStatus } from "../client/index.js";
+import type { CreateWatchInput, JobEvent, WatchStatus } from "../client/index.js";
 import { print, printJson, tenantClient, warn, type CliContext, type ConnectionOptions } from "./context.js";
 import { formatWatch, formatWatchTable } from "./format-watch.js";
-import { wholeNumber, withTenantOptions } from "./options.js";
+import { collectEvents, EVENTS, idempotencyKey, metadataObject, wholeNumber, withTenantOptions } from "./options.js";
 
-const EVENTS: readonly JobEvent[] = ["job.processing", "job.completed", "job.failed", "job.canceled"];
 const STATUSES: readonly WatchStatus[] = ["watching", "delivering", "delivered", "failed", "canceled", "expired"];
 
 type Common = ConnectionOptions & { json?: boolean };
-
-/** `--event a --event b,c` → [a, b, c], each one of the events a watch can subscribe to. */
-function collectEvents(value: string, previous: JobEvent[] = []): JobEvent[] {
-  const events = value.split(",").map((e) => e.trim());
-  for (const e of events)
-    if (!EVENTS.includes(e as JobEvent)) throw new InvalidArgumentError(`expected one of ${EVENTS.join(", ")}`);
-  return [...previous, ...(events as JobEvent[])];
-}
-
-function metadataObject(value: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw new InvalidArgumentError('expected a JSON object, e.g. \'{"order_id":"ord_42"}\'');
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
-    throw new InvalidArgumentError('expected a JSON object, e.g. \'{"order_id":"ord_42"}\'');
-  return parsed as Record<string, unknown>;
-}
 
 function status(value: string): WatchStatus {
   if (!STATUSES.includes(value as WatchStatus)) throw new InvalidArgumentError(`expected one of ${STATUSES.join(", ")}`);
   return value as WatchStatus;
 }
 
-/** What the API accepts as an Idempotency-Key. */
-function idempotencyKey(value: string): string {
-  if (!/^[\x21-\x7e]{1,255}$/.test(value))
-    throw new InvalidArgumentError("expected 1 to 255 printable characters without spaces");
-  return value;
+/** What `--callback`, `--event`, `--metadata`, `--retry-schedule` and `--idempotency-key` parse to. */
+export interface WatchFieldOptions {
+  callback: string;
+  event?: JobEvent[];
+  metadata?: object;
+  retrySchedule?: string;
+  idempotencyKey?: string;
+}
+
+/** The options of a command that registers a watch (`watch`, `export`). */
+export function withWatchFieldOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption("--callback <url>", "where the relay POSTs the callbacks")
+    .option("--event <event>", `an event to subscribe to, repeatable or comma-separated (${EVENTS.join(", ")})`, collectEvents)
+    .option("--metadata <json>", "a JSON object echoed in every callback", metadataObject)
+    .option("--retry-schedule <delays>", "the watch's own delays between attempts, e.g. 10s,1m,10m (or none)")
+    .option("--idempotency-key <key>", "repeating it with the same body returns the same watch", idempotencyKey);
+}
+
+/** The API's watch fields from those options. */
+export function watchFields(o: WatchFieldOptions): Omit<CreateWatchInput, "job_id"> {
+  return {
+    callback_url: o.callback,
+    ...(o.event ? { events: [...new Set(o.event)] } : {}),
+    ...(o.metadata ? { metadata: o.metadata as Record<string, unknown> } : {}),
+    ...(o.retrySchedule !== undefined ? { retry_schedule: o.retrySchedule } : {}),
+  };
 }
 
 /** The watch commands: watch, get, list, cancel, redeliver. */
 export function watchCommands(ctx: CliContext): Command[] {
-  const watch = withTenantOptions(
-    new Command("watch")
-      .description("watch a Rendley job and get a signed callback when it changes state")
-      .argument("<job_id>", "the Rendley job id")
-      .requiredOption("--callback <url>", "where the relay POSTs the callbacks")
-      .option("--event <event>", `an event to subscribe to, repeatable or comma-separated (${EVENTS.join(", ")})`, collectEvents)
-      .option("--metadata <json>", "a JSON object echoed in every callback", metadataObject)
-      .option("--retry-schedule <delays>", "the watch's own delays between attempts, e.g. 10s,1m,10m (or none)")
-      .option("--idempotency-key <key>", "repeating it with the same body returns the same watch", idempotencyKey),
-  ).action(
-    async (
-      jobId: string,
-      o: Common & { callback: string; event?: JobEvent[]; metadata?: object; retrySchedule?: string; idempotencyKey?: string },
-    ) => {
+  const watch = withWatchFieldOptions(
+    withTenantOptions(new Command("watch").description("watch a Rendley job and get a signed callback when it changes state")),
+  )
+    .argument("<job_id>", "the Rendley job id")
+    .action(async (jobId: string, o: Common & WatchFieldOptions) => {
       const created = await tenantClient(ctx, o).watch(
-        {
-          job_id: jobId,
-          callback_url: o.callback,
-          ...(o.event ? { events: [...new Set(o.event)] } : {}),
-          ...(o.metadata ? { metadata: o.metadata as Record<string, unknown> } : {}),
-          ...(o.retrySchedule !== undefined ? { retry_schedule: o.retrySchedule } : {}),
-        },
+        { job_id: jobId, ...watchFields(o) },
         { idempotencyKey: o.idempotencyKey },
       );
       if (o.json) printJson(ctx, created);
       else print(ctx, formatWatch(created));
-    },
-  );
+    });
 
   const get = withTenantOptions(
     new Command("get").description("a watch with its job, deliveries and every attempt").argument("<watch_id>"),

@@ -16,6 +16,8 @@ export type {
   Readiness,
   RendleyJob,
   SigningSecret,
+  StartedExport,
+  StartExportInput,
   Tenant,
   Watch,
   WatchPage,

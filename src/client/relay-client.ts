@@ -1,5 +1,16 @@
 import { createTransport, segment } from "./transport.js";
-import type { CreateWatchInput, Health, Origin, Readiness, SigningSecret, Watch, WatchPage, WatchStatus } from "./types.js";
+import type {
+  CreateWatchInput,
+  Health,
+  Origin,
+  Readiness,
+  SigningSecret,
+  StartedExport,
+  StartExportInput,
+  Watch,
+  WatchPage,
+  WatchStatus,
+} from "./types.js";
 
 export interface RelayClientOptions {
   /** `http://127.0.0.1:8080` */
@@ -22,6 +33,14 @@ export interface WatchFilters {
 export interface RelayClient {
   /** `POST /v1/watches`: a new watch (201), or the first one again for a repeated Idempotency-Key (200). */
   watch(body: CreateWatchInput, options?: { idempotencyKey?: string | undefined }): Promise<Watch>;
+  /**
+   * `POST /v1/export`: starts a Rendley export with the tenant's Rendley key and watches its job (201), or
+   * answers the first export again for a repeated Idempotency-Key (200). Rendley's refusal comes back as a
+   * RelayError with Rendley's status (`upstream_error`); nothing is stored then.
+   */
+  startExport(body: StartExportInput, options?: { idempotencyKey?: string | undefined }): Promise<StartedExport>;
+  /** `POST /v1/export/cost`: Rendley's answer for this export body, as Rendley sent it (nothing starts). */
+  exportCost(body: Record<string, unknown>): Promise<Record<string, unknown>>;
   getWatch(id: string): Promise<Watch>;
   /** One page, newest first. */
   listWatches(filters?: WatchFilters & { cursor?: string | undefined }): Promise<WatchPage>;
@@ -66,6 +85,9 @@ export function createRelayClient(options: RelayClientOptions): RelayClient {
   return {
     watch: (body, opts = {}) =>
       data<Watch>({ method: "POST", path: "/v1/watches", body, headers: { "idempotency-key": opts.idempotencyKey } }),
+    startExport: (body, opts = {}) =>
+      data<StartedExport>({ method: "POST", path: "/v1/export", body, headers: { "idempotency-key": opts.idempotencyKey } }),
+    exportCost: async (body) => (await call<unknown>({ method: "POST", path: "/v1/export/cost", body })).body,
     getWatch: (id) => data<Watch>({ method: "GET", path: `/v1/watches/${segment(id)}` }),
     listWatches,
     async *watches(filters = {}) {

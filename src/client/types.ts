@@ -77,6 +77,18 @@ export interface CreateWatchInput {
   callback_headers?: Record<string, string>;
 }
 
+/**
+ * A `POST /v1/export` body: Rendley's own export fields (passed on as sent) plus the watch fields, which the
+ * relay keeps for itself.
+ */
+export type StartExportInput = Omit<CreateWatchInput, "job_id"> & Record<string, unknown>;
+
+/** The export Rendley started and the watch on its job. */
+export interface StartedExport {
+  job_id: string;
+  watch: Watch;
+}
+
 export interface WatchPage {
   data: Watch[];
   /** Pass back as `cursor` for the next page; null on the last page. */

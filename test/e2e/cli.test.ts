@@ -1,6 +1,9 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -85,6 +88,8 @@ describe("rendley-relay CLI against a running relay", () => {
         "list",
         "cancel",
         "redeliver",
+        "export",
+        "export-cost",
         "secret",
         "recover",
         "origins",
@@ -359,6 +364,69 @@ describe("rendley-relay CLI against a running relay", () => {
       const active = await cli(["redeliver", (await world.watch({ job_id: running })).id]);
       expect(active.code).toBe(1);
       expect(active.stderr).toMatch(/^error watch_active: /);
+    });
+  });
+
+  describe("export", () => {
+    it("starts an export and watches its job, from inline JSON, a file or stdin; prices one with export-cost", async () => {
+      const run = await cli([
+        "export",
+        '{"project_id":"prj_cli","settings":{"codec":"h264"}}',
+        "--callback",
+        world.receiver.url(),
+        "--metadata",
+        '{"order_id":"ord_7"}',
+        "--idempotency-key",
+        "cli-export-1",
+        "--json",
+      ]);
+      expect(run.code).toBe(0);
+      expect(run.json.watch).toMatchObject({
+        job_id: run.json.job_id,
+        callback_url: world.receiver.url(),
+        metadata: { order_id: "ord_7" },
+      });
+      // Rendley got its own fields only, with the tenant's Rendley key; the watch fields stayed with the relay.
+      const sent = world.rendley.calls("POST", "/v1/export").at(-1)!;
+      expect(JSON.parse(sent.body)).toEqual({ project_id: "prj_cli", settings: { codec: "h264" } });
+      await world.waitForWatch(run.json.watch.id as string, (w) => w.status === "delivered");
+
+      const dir = mkdtempSync(join(tmpdir(), "relay-cli-"));
+      const file = join(dir, "export.json");
+      writeFileSync(file, '{"project_id":"prj_file"}');
+      const fromFile = await cli(["export", `@${file}`, "--callback", world.receiver.url()]);
+      expect(fromFile.code).toBe(0);
+      expect(fromFile.stdout).toMatch(/^watch +wch_/m);
+      expect(JSON.parse(world.rendley.calls("POST", "/v1/export").at(-1)!.body)).toEqual({ project_id: "prj_file" });
+      rmSync(dir, { recursive: true, force: true });
+
+      const fromStdin = await cli(["export", "-", "--callback", world.receiver.url(), "--json"], {
+        stdin: '{"project_id":"prj_in"}',
+      });
+      expect(fromStdin.code).toBe(0);
+      expect(JSON.parse(world.rendley.calls("POST", "/v1/export").at(-1)!.body)).toEqual({ project_id: "prj_in" });
+
+      const cost = await cli(["export-cost", '{"project_id":"prj_cli"}']);
+      expect(cost.code).toBe(0);
+      expect(JSON.parse(cost.stdout)).toEqual({ data: { credits: 10 } });
+    });
+
+    it("refuses a body that is not a JSON object before calling the relay, and passes Rendley's refusal on", async () => {
+      const before = world.rendley.calls("POST", "/v1/export").length;
+      for (const body of ["[1]", "not json", "@/nonexistent/export.json"]) {
+        const run = await cli(["export", body, "--callback", world.receiver.url()]);
+        expect(run.code).toBe(2);
+        expect(run.stderr).toMatch(/<body>: /);
+      }
+      expect(world.rendley.calls("POST", "/v1/export")).toHaveLength(before);
+
+      world.rendley.enqueueExport({
+        status: 402,
+        json: { error: { code: "insufficient_credits", message: "not enough credits" } },
+      });
+      const refused = await cli(["export", "{}", "--callback", world.receiver.url()]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^error upstream_error: Rendley refused the request \(402\)/);
     });
   });
 

@@ -106,6 +106,25 @@ describe("relay client: request shapes", () => {
     expect(last().headers["idempotency-key"]).toBeUndefined();
   });
 
+  it("starts an export with Rendley's fields and the watch fields in one body, and asks for its price", async () => {
+    script = (req) =>
+      req.path === "/v1/export/cost"
+        ? { json: { data: { credits: 12 } } }
+        : { status: 201, json: { data: { job_id: "job_9", watch: watch("wch_9", { job_id: "job_9" }) } } };
+    const body = { project_id: "prj_1", settings: { codec: "h264" }, callback_url: "https://app.example.com/hook" };
+    const started = await client().startExport(body, { idempotencyKey: "exp-1" });
+    expect(started).toMatchObject({ job_id: "job_9", watch: { id: "wch_9", job_id: "job_9" } });
+    expect(last()).toMatchObject({ method: "POST", path: "/v1/export", body });
+    expect(last().headers["idempotency-key"]).toBe("exp-1");
+    await client().startExport(body);
+    expect(last().headers["idempotency-key"]).toBeUndefined();
+
+    // Rendley's answer as Rendley sent it: the whole body, not only `data`.
+    const cost = await client().exportCost({ project_id: "prj_1" });
+    expect(cost).toEqual({ data: { credits: 12 } });
+    expect(last()).toMatchObject({ method: "POST", path: "/v1/export/cost", body: { project_id: "prj_1" } });
+  });
+
   it("gets, cancels and redelivers a watch by its (encoded) id", async () => {
     script = (req) => ({ status: req.path.endsWith("/redeliver") ? 202 : 200, json: { data: watch("wch_1") } });
     await client().getWatch("wch_1");
