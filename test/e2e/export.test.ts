@@ -1,8 +1,11 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/lib/logger.js";
+import { startRelay, type Relay } from "../../src/relay.js";
 import type { ScriptedResponse } from "../support/fake-rendley.js";
 import { startReceiver } from "../support/receiver.js";
-import { startWorld, type TestWorld } from "../support/relay-harness.js";
+import { FAST_ENV, startWorld, TEST_API_KEY, TEST_SECRET, type TestWorld } from "../support/relay-harness.js";
 import { waitFor } from "../support/wait-for.js";
 
 const ADMIN_KEY = "admin_key_0123456789abcdefghij";
@@ -259,3 +262,66 @@ describe("POST /v1/export and /v1/export/cost", () => {
     expect(doc.components.schemas.StartExport.properties).toHaveProperty("callback_url");
   });
 });
+
+describe.runIf(process.env.TEST_DATABASE_URL)(
+  "POST /v1/export with one Idempotency-Key on two relay processes (Postgres)",
+  () => {
+    let world: TestWorld;
+    let second: Relay;
+    beforeAll(async () => {
+      world = await startWorld({ driver: "postgres", env: { UPSTREAM_TIMEOUT_MS: "5000" } });
+      second = await startRelay(
+        loadConfig({
+          PORT: "0",
+          HOST: "127.0.0.1",
+          DATABASE_URL: world.store.databaseUrl!,
+          RENDLEY_API_URL: world.rendley.url,
+          RENDLEY_API_KEY: world.rendley.apiKey,
+          RELAY_API_KEY: TEST_API_KEY,
+          RELAY_SIGNING_SECRET: TEST_SECRET,
+          RELAY_CALLBACK_ALLOWLIST: "127.0.0.1",
+          ...FAST_ENV,
+          UPSTREAM_TIMEOUT_MS: "5000",
+        }),
+        { logger: createLogger({ level: "silent" }), roles: { scheduler: false, delivery: false, maintenance: false } },
+      );
+    });
+    afterAll(async () => {
+      await second?.stop({ graceMs: 100 });
+      await world?.close();
+    });
+
+    const startExportOn = async (relay: Relay, body: Record<string, unknown>, key: string) => {
+      const res = await fetch(`${relay.url}/v1/export`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json", "idempotency-key": key },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+
+    it("starts one export: the request on the other process is told to retry, and its retry gets the first job", async () => {
+      const body = { ...RENDLEY_BODY, project_id: "prj_two", callback_url: world.receiver.url() };
+      const before = world.rendley.calls("POST", "/v1/export").length;
+      world.rendley.enqueueExport({ status: 200, json: { data: { job_id: "job_two_relays" } }, delayMs: 500 });
+      const [a, b] = await Promise.all([
+        startExportOn(world.relay, body, "two-relays"),
+        startExportOn(second, body, "two-relays"),
+      ]);
+      expect([a.status, b.status].sort()).toEqual([201, 409]);
+      expect([a, b].find((r) => r.status === 409)!.body.error.code).toBe("idempotency_conflict");
+      expect(world.rendley.calls("POST", "/v1/export")).toHaveLength(before + 1);
+
+      for (const relay of [world.relay, second]) {
+        const retried = await startExportOn(relay, body, "two-relays");
+        expect([retried.status, retried.body.data.job_id]).toEqual([200, "job_two_relays"]);
+      }
+      expect(world.rendley.calls("POST", "/v1/export")).toHaveLength(before + 1);
+      // The key's lease is gone once the watch is stored: nothing is left behind in the leases table.
+      const leases = await world.relay.deps.db.rows<{ n: number }>(
+        sql`select count(*)::int as n from leases where name like 'export:%'`,
+      );
+      expect(leases[0]!.n).toBe(0);
+    });
+  },
+);

@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { sql } from "drizzle-orm";
 import { createRouter } from "../router.js";
 import type { ApiEnv } from "../auth.js";
+import { acquireLease, releaseLease } from "../../db/queries/acquire-lease.js";
 import { createWatch } from "../../db/queries/create-watch.js";
 import { loadWatchViews } from "../../db/queries/load-watch-views.js";
 import { DEFAULT_EVENTS } from "../../delivery/events.js";
@@ -19,6 +20,8 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
 });
 const security = [{ bearerAuth: [] }];
+/** An export's idempotency lease outlives Rendley's answer by this much (a crashed holder's key frees up after it). */
+const EXPORT_LEASE_MARGIN_MS = 30_000;
 const tags = ["export"];
 
 /** The relay's own fields of a POST /v1/export body; everything else is Rendley's and is passed on untouched. */
@@ -149,8 +152,6 @@ export function exportRoutes(deps: Deps, hooks: { onWatchCreated: () => void }) 
   const { db, clock, random, config } = deps;
   const logger = deps.logger.child({ component: "api" });
   const app = createRouter();
-  /** Idempotency keys whose export is in flight in this process: a concurrent retry must not start a second one. */
-  const inFlight = new Set<string>();
 
   async function keyFor(tenantId: string): Promise<string> {
     const apiKey = await deps.tenantKeys.keyFor(tenantId);
@@ -162,6 +163,18 @@ export function exportRoutes(deps: Deps, hooks: { onWatchCreated: () => void }) 
     const [watch] = await loadWatchViews(db, tenantId, [watchId]);
     if (!watch) throw new NotFoundError("watch");
     return { body: { data: { job_id: watch.job_id, watch } }, status };
+  }
+
+  /** The first request's answer (200) when a watch is stored under this key; a different body → 409. */
+  async function storedAnswer(tenantId: string, idempotencyKey: string, requestHash: string | undefined) {
+    const [existing] = await db.rows<{ id: string; request_hash: string | null }>(
+      sql`select id, request_hash from watches where tenant_id = ${tenantId} and idempotency_key = ${idempotencyKey}`,
+    );
+    if (!existing) return undefined;
+    if (existing.request_hash !== requestHash) {
+      throw new ConflictError("idempotency_conflict", "this Idempotency-Key was already used with a different request body");
+    }
+    return answer(tenantId, existing.id, 200);
   }
 
   app.openapi(startExportRoute, async (c) => {
@@ -189,27 +202,26 @@ export function exportRoutes(deps: Deps, hooks: { onWatchCreated: () => void }) 
         )
       : undefined;
 
-    const flightKey = idempotencyKey ? `${tenantId}\n${idempotencyKey}` : undefined;
-    if (idempotencyKey && flightKey) {
-      const [existing] = await db.rows<{ id: string; job_id: string; request_hash: string | null }>(
-        sql`select id, job_id, request_hash from watches where tenant_id = ${tenantId} and idempotency_key = ${idempotencyKey}`,
-      );
-      if (existing) {
-        if (existing.request_hash !== requestHash) {
-          throw new ConflictError("idempotency_conflict", "this Idempotency-Key was already used with a different request body");
-        }
-        const repeat = await answer(tenantId, existing.id, 200);
-        return c.json(repeat.body, repeat.status);
-      }
-      if (inFlight.has(flightKey)) {
+    // One export per key across every relay process: the first request holds a lease on the key while it waits
+    // for Rendley; a repeat meanwhile is told to retry, and one after it finds the stored watch.
+    const lease = idempotencyKey
+      ? { key: idempotencyKey, name: `export:${tenantId}:${sha256Hex(idempotencyKey)}`, owner: random.bytes(12).toString("hex") }
+      : undefined;
+    if (lease) {
+      const repeat = await storedAnswer(tenantId, lease.key, requestHash);
+      if (repeat) return c.json(repeat.body, repeat.status);
+      const ttlMs = config.upstreamTimeoutMs + EXPORT_LEASE_MARGIN_MS;
+      if (!(await acquireLease(db, { name: lease.name, owner: lease.owner, now: clock.now(), ttlMs }))) {
         throw new ConflictError(
           "idempotency_conflict",
           "a request with this Idempotency-Key is still in progress; retry shortly",
         );
       }
-      inFlight.add(flightKey);
     }
     try {
+      // A request that finished between the lookup and the lease stored its watch before it let go of the key.
+      const finished = lease ? await storedAnswer(tenantId, lease.key, requestHash) : undefined;
+      if (finished) return c.json(finished.body, finished.status);
       const apiKey = await keyFor(tenantId);
       const started = await startExport(deps.upstream, upstreamBody, {
         apiKey,
@@ -262,7 +274,12 @@ export function exportRoutes(deps: Deps, hooks: { onWatchCreated: () => void }) 
       const reply = await answer(tenantId, stored.watchId, stored.created ? 201 : 200);
       return c.json(reply.body, reply.status);
     } finally {
-      if (flightKey) inFlight.delete(flightKey);
+      if (lease) {
+        await releaseLease(db, lease).catch((err: unknown) =>
+          // Left to expire: a repeat is refused as in progress until then, never sent to Rendley twice.
+          logger.warn({ err: errorForLog(err), requestId: c.get("requestId") }, "export idempotency lease not released"),
+        );
+      }
     }
   });
 
