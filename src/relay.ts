@@ -6,8 +6,10 @@ import { createApp } from "./api/app.js";
 import { startWaitingServer } from "./api/routes/health.js";
 import type { Config } from "./config.js";
 import { createDb, type Database } from "./db/client.js";
+import { createDatabaseClock } from "./db/database-clock.js";
 import { migrate } from "./db/migrate.js";
 import { bootstrapDefaultTenant } from "./db/queries/bootstrap-tenant.js";
+import { clockDrivesDatabase } from "./db/queries/claim-due-deliveries.js";
 import { releaseAllClaims } from "./db/queries/release-claims.js";
 import { createDeps, type Deps, type DepsOverrides } from "./deps.js";
 import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
@@ -112,8 +114,13 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     await waiting?.close();
   }
   let deps: Deps | undefined;
+  // Several relays on one Postgres write times on its clock, whatever their hosts' clocks say (a fake clock
+  // in tests already stands for the database's).
+  const databaseClock =
+    db.kind === "postgres" && !clockDrivesDatabase(clock) ? createDatabaseClock(db, clock, { logger }) : undefined;
   try {
-    deps = createDeps(config, db, logger, options);
+    await databaseClock?.start();
+    deps = createDeps(config, db, logger, { ...options, clock: databaseClock ?? clock });
     if (!boot) logger.info("no RENDLEY_API_KEY: multi-tenant mode, create tenants with the admin API (/v1/admin/tenants)");
     if (boot?.generatedSigningSecret) logger.info("generated a signing secret (read it with GET /v1/signing-secret)");
     if (boot?.envSecretIgnored) {
@@ -189,6 +196,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
           await Promise.all([scheduler.stop(graceMs), delivery.stop(graceMs), maintenance.stop()]);
           server?.closeAllConnections();
           await closed;
+          databaseClock?.stop();
           await started.close();
           await db.close();
           logger.info("relay stopped");
@@ -197,6 +205,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
       },
     };
   } catch (err) {
+    databaseClock?.stop();
     await deps?.close();
     await db.close();
     throw err;
