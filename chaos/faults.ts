@@ -154,6 +154,24 @@ export async function databaseOutage(
   );
 }
 
+/**
+ * `--flap-db`: many short outages instead of one long one. The proxy is cut every 1–5 s for 50–2,500 ms
+ * until `until`, so connections die while they start, mid-transaction and mid-acknowledgement (how
+ * porsager/postgres#1223 was found).
+ */
+export async function databaseFlaps(proxy: TcpProxy, random: Prng, log: FaultLog, until: number, signal: AbortSignal) {
+  while (!signal.aborted) {
+    await sleep(random.int(1_000, 5_000), signal);
+    if (signal.aborted || Date.now() >= until) return;
+    const downMs = random.int(50, 2_500);
+    note(log, "db_down", `proxy flap for ${downMs} ms`);
+    proxy.cut();
+    await sleep(downMs, signal);
+    proxy.restore();
+    note(log, "db_up", "flap over");
+  }
+}
+
 /** One receiver refuses connections for `downMs`, then comes back on the same port. */
 export async function receiverOutage(receivers: ReceiverFleet, log: FaultLog, downMs: number, signal: AbortSignal) {
   await receivers.down(0);

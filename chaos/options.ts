@@ -1,4 +1,4 @@
-/** `npm run chaos [-- --ci] [--seed N] [--restart-postgres] [--watches N] [--duration S] [--no-kills]` */
+/** `npm run chaos [-- --ci] [--seed N] [--restart-postgres] [--flap-db] [--watches N] [--duration S] [--no-kills]` */
 export interface ChaosOptions {
   mode: "full" | "ci";
   seed: number;
@@ -9,6 +9,8 @@ export interface ChaosOptions {
   receiverDownMs: number;
   outageMs: number;
   restartPostgres: boolean;
+  /** `--flap-db`: before the long outage, cut the proxy every 1–5 s for 50–2,500 ms. */
+  flapDatabase: boolean;
   /** `--no-kills`: no SIGKILL/SIGTERM, so each relay lives the whole run (a memory-over-time check). */
   kills: boolean;
   serverUrl: string;
@@ -23,7 +25,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     if (v === undefined || !/^\d+$/.test(v)) throw new Error(`${name} needs a whole number`);
     return Number(v);
   };
-  const known = new Set(["--ci", "--seed", "--restart-postgres", "--watches", "--duration", "--no-kills"]);
+  const known = new Set(["--ci", "--seed", "--restart-postgres", "--flap-db", "--watches", "--duration", "--no-kills"]);
   for (const a of argv) if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a}`);
   const ci = flag("--ci");
   const serverUrl = env.CHAOS_DATABASE_URL ?? env.TEST_DATABASE_URL;
@@ -38,6 +40,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     receiverDownMs: 60_000,
     outageMs: 10_000,
     restartPostgres: flag("--restart-postgres") || env.CHAOS_RESTART_POSTGRES === "1",
+    flapDatabase: flag("--flap-db"),
     kills: !flag("--no-kills"),
     serverUrl,
   };

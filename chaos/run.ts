@@ -1,5 +1,5 @@
 /**
- * The chaos run (`npm run chaos [-- --ci] [--seed N] [--restart-postgres]`): two relay processes against their own
+ * The chaos run (`npm run chaos [-- --ci] [--seed N] [--restart-postgres] [--flap-db]`): two relay processes against their own
  * Postgres database, a fake Rendley and callback receivers on 127.0.0.1, faults from a seeded PRNG, then a drain
  * and a verdict (printed, and written to chaos/results.json). Exit code 1 when a verdict fails.
  */
@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { startTcpProxy, type TcpProxy } from "../test/support/tcp-proxy.js";
 import { createChaosDatabase, type ChaosDatabase } from "./database.js";
 import { startFakeUpstream, NO_FAULTS, type FakeUpstream } from "./fake-upstream.js";
-import { databaseOutage, killLoop, receiverOutage, reviveAll, type FaultLog } from "./faults.js";
+import { databaseFlaps, databaseOutage, killLoop, receiverOutage, reviveAll, type FaultLog } from "./faults.js";
 import { parseOptions } from "./options.js";
 import { streams } from "./prng.js";
 import { NO_RECEIVER_FAULTS, startReceivers, type ReceiverFleet } from "./receivers.js";
@@ -104,6 +104,10 @@ async function main(): Promise<number> {
   const phase = Promise.all([
     options.kills ? killLoop(slots, rand.kills, faultLog, t0 + 0.3 * options.durationMs, stopFaults.signal) : undefined,
     at(0.1).then(() => receiverOutage(receivers!, faultLog, options.receiverDownMs, stopFaults.signal)),
+    // Short outages end before the long one starts, so its 503-then-200 check sees only itself.
+    options.flapDatabase
+      ? at(0.1).then(() => databaseFlaps(proxy!, rand.outage, faultLog, t0 + 0.5 * options.durationMs, stopFaults.signal))
+      : undefined,
     at(0.55).then(() =>
       databaseOutage(proxy!, slots, faultLog, { outageMs: options.outageMs, restartPostgres: options.restartPostgres }),
     ),
