@@ -1,4 +1,5 @@
-import { claimDueDeliveries, clockDrivesDatabase, type ClaimedDelivery } from "../db/queries/claim-due-deliveries.js";
+import { claimDueDeliveries, type ClaimedDelivery } from "../db/queries/claim-due-deliveries.js";
+import { clockDrivesDatabase } from "../lib/clock.js";
 import { deferOriginDeliveries, saveOriginStates } from "../db/queries/origin-states.js";
 import { recordDeliveryResults } from "../db/queries/record-delivery-results.js";
 import { activeSigningSecrets } from "../db/queries/signing-secrets.js";

@@ -5,7 +5,7 @@ import { createLogger } from "../../src/lib/logger.js";
 import { startRelay, type Relay } from "../../src/relay.js";
 import type { ScriptedResponse } from "../support/fake-rendley.js";
 import { startReceiver } from "../support/receiver.js";
-import { FAST_ENV, startWorld, TEST_API_KEY, TEST_SECRET, type TestWorld } from "../support/relay-harness.js";
+import { relayTestEnv, startWorld, TEST_API_KEY, type TestWorld } from "../support/relay-harness.js";
 import { waitFor } from "../support/wait-for.js";
 
 const ADMIN_KEY = "admin_key_0123456789abcdefghij";
@@ -271,18 +271,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)(
     beforeAll(async () => {
       world = await startWorld({ driver: "postgres", env: { UPSTREAM_TIMEOUT_MS: "5000" } });
       second = await startRelay(
-        loadConfig({
-          PORT: "0",
-          HOST: "127.0.0.1",
-          DATABASE_URL: world.store.databaseUrl!,
-          RENDLEY_API_URL: world.rendley.url,
-          RENDLEY_API_KEY: world.rendley.apiKey,
-          RELAY_API_KEY: TEST_API_KEY,
-          RELAY_SIGNING_SECRET: TEST_SECRET,
-          RELAY_CALLBACK_ALLOWLIST: "127.0.0.1",
-          ...FAST_ENV,
-          UPSTREAM_TIMEOUT_MS: "5000",
-        }),
+        loadConfig({ ...relayTestEnv(world.rendley), DATABASE_URL: world.store.databaseUrl!, UPSTREAM_TIMEOUT_MS: "5000" }),
         { logger: createLogger({ level: "silent" }), roles: { scheduler: false, delivery: false, maintenance: false } },
       );
     });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeRendley, type FakeRendley } from "../support/fake-rendley.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
-import { FAST_ENV, TEST_API_KEY, TEST_SECRET } from "../support/relay-harness.js";
+import { relayTestEnv, TEST_API_KEY, TEST_SECRET } from "../support/relay-harness.js";
 import { preparedDataDir, spawnRelay, type RelayProcess } from "../support/relay-process.js";
 import { createTestStore, DRIVERS, type TestStore } from "../support/test-db.js";
 import { waitFor } from "../support/wait-for.js";
@@ -27,14 +27,7 @@ describe.each(DRIVERS)("the relay process on %s", (driver) => {
   });
 
   const env = () => ({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    RENDLEY_API_URL: rendley.url,
-    RENDLEY_API_KEY: rendley.apiKey,
-    RELAY_API_KEY: TEST_API_KEY,
-    RELAY_SIGNING_SECRET: TEST_SECRET,
-    RELAY_CALLBACK_ALLOWLIST: "127.0.0.1",
-    ...FAST_ENV,
+    ...relayTestEnv(rendley),
     ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : { RELAY_DATA_DIR: dataDir }),
   });
   const start = async (extra: Record<string, string> = {}) => {

@@ -4,7 +4,7 @@ import { createLogger } from "../../src/lib/logger.js";
 import { startRelay, type Relay } from "../../src/relay.js";
 import { startFakeRendley, type FakeRendley } from "../support/fake-rendley.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
-import { captureLogs, FAST_ENV, TEST_API_KEY, TEST_SECRET } from "../support/relay-harness.js";
+import { captureLogs, relayTestEnv, TEST_API_KEY, TEST_SECRET } from "../support/relay-harness.js";
 import { createTestStore, type TestStore } from "../support/test-db.js";
 import { waitFor } from "../support/wait-for.js";
 
@@ -27,17 +27,7 @@ describe.runIf(PG)("two relays whose clocks differ by 30 s (Postgres)", () => {
     await Promise.all([rendley?.close(), receiver?.close()]);
   });
 
-  const relayEnv = (store: TestStore) => ({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    RENDLEY_API_URL: rendley.url,
-    RENDLEY_API_KEY: rendley.apiKey,
-    RELAY_API_KEY: TEST_API_KEY,
-    RELAY_SIGNING_SECRET: TEST_SECRET,
-    RELAY_CALLBACK_ALLOWLIST: "127.0.0.1",
-    ...FAST_ENV,
-    DATABASE_URL: store.databaseUrl!,
-  });
+  const relayEnv = (store: TestStore) => ({ ...relayTestEnv(rendley), DATABASE_URL: store.databaseUrl! });
   /** Registers a watch on `jobId` through `relay` and returns its id. */
   const register = async (relay: Relay, jobId: string): Promise<string> => {
     const res = await fetch(`${relay.url}/v1/watches`, {

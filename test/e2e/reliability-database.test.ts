@@ -7,7 +7,7 @@ import { createLogger } from "../../src/lib/logger.js";
 import { startRelay, type Relay } from "../../src/relay.js";
 import { startFakeRendley, type FakeRendley } from "../support/fake-rendley.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
-import { captureLogs, FAST_ENV, TEST_API_KEY, TEST_SECRET } from "../support/relay-harness.js";
+import { captureLogs, relayTestEnv, TEST_API_KEY, TEST_SECRET } from "../support/relay-harness.js";
 import { spawnRelay, type RelayProcess } from "../support/relay-process.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { createTestStore, type TestStore } from "../support/test-db.js";
@@ -50,14 +50,7 @@ describe.runIf(PG)("the relay when its database goes away (Postgres)", () => {
   });
 
   const env = () => ({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    RENDLEY_API_URL: rendley.url,
-    RENDLEY_API_KEY: rendley.apiKey,
-    RELAY_API_KEY: TEST_API_KEY,
-    RELAY_SIGNING_SECRET: TEST_SECRET,
-    RELAY_CALLBACK_ALLOWLIST: "127.0.0.1",
-    ...FAST_ENV,
+    ...relayTestEnv(rendley),
     DATABASE_URL: proxy.via(store.databaseUrl!),
   });
   const get = async (base: string, path: string) => {

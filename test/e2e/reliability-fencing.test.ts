@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { claimDueDeliveries, clockDrivesDatabase, type ClaimedDelivery } from "../../src/db/queries/claim-due-deliveries.js";
+import { claimDueDeliveries, type ClaimedDelivery } from "../../src/db/queries/claim-due-deliveries.js";
+import { clockDrivesDatabase } from "../../src/lib/clock.js";
 import { recordDeliveryResults } from "../../src/db/queries/record-delivery-results.js";
 import { decideDelivery, releaseDelivery } from "../../src/delivery/backoff.js";
 import type { SendResult } from "../../src/delivery/send.js";

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb } from "../../src/db/client.js";
+import { createDb, type Database } from "../../src/db/client.js";
 import { runClaim } from "../../src/db/run-claim.js";
 import { claimDueDeliveries } from "../../src/db/queries/claim-due-deliveries.js";
 import { claimDuePolls } from "../../src/db/queries/claim-due-polls.js";
@@ -34,6 +34,12 @@ describe.each(DRIVERS)("claims in a burst on %s", (driver) => {
   afterAll(async () => {
     await f?.close();
   });
+
+  // The claims as the loops make them into a backlog: five of the oldest due rows.
+  const claimPolls = (db: Database) =>
+    claimDuePolls(db, { workerId: "w", limit: 5, now: f.clock.now(), minIntervalMs: 1_000, maxIntervalMs: 1_000, backlog: true });
+  const claimDeliveries = (db: Database) =>
+    claimDueDeliveries(db, { workerId: "w", limit: 5, now: f.clock.now(), leaseMs: 20_000, backlog: true });
 
   const plan = async (query: ReturnType<typeof sql>) =>
     (await runClaim<Record<string, string>>(f.db, sql`explain ${query}`, { backlog: true }))
@@ -69,24 +75,11 @@ describe.each(DRIVERS)("claims in a burst on %s", (driver) => {
         return Number(row!.n);
       };
       const polls0 = await read("polls_due_idx");
-      const polls = await claimDuePolls(db, {
-        workerId: "w",
-        limit: 5,
-        now: f.clock.now(),
-        minIntervalMs: 1_000,
-        maxIntervalMs: 1_000,
-        backlog: true,
-      });
+      const polls = await claimPolls(db);
       expect(polls).toHaveLength(5);
       const pollsRead = (await read("polls_due_idx")) - polls0;
       const deliveries0 = await read("deliveries_due_idx");
-      const deliveries = await claimDueDeliveries(db, {
-        workerId: "w",
-        limit: 5,
-        now: f.clock.now(),
-        leaseMs: 20_000,
-        backlog: true,
-      });
+      const deliveries = await claimDeliveries(db);
       expect(deliveries).toHaveLength(5);
       const deliveriesRead = (await read("deliveries_due_idx")) - deliveries0;
       expect(pollsRead).toBeLessThan(100);
@@ -108,23 +101,10 @@ describe.each(DRIVERS)("claims in a burst on %s", (driver) => {
         .map((r) => r.id)
         .sort();
     const expectedPolls = await oldest("polls");
-    const polls = await claimDuePolls(f.db, {
-      workerId: "w",
-      limit: 5,
-      now: f.clock.now(),
-      minIntervalMs: 1_000,
-      maxIntervalMs: 1_000,
-      backlog: true,
-    });
+    const polls = await claimPolls(f.db);
     expect(polls.map((p) => p.id).sort()).toEqual(expectedPolls);
     const expectedDeliveries = await oldest("deliveries");
-    const deliveries = await claimDueDeliveries(f.db, {
-      workerId: "w",
-      limit: 5,
-      now: f.clock.now(),
-      leaseMs: 20_000,
-      backlog: true,
-    });
+    const deliveries = await claimDeliveries(f.db);
     expect(deliveries.map((d) => d.id).sort()).toEqual(expectedDeliveries);
     // set_config(…, true) lasts for the claim's transaction only: pooled connections plan as usual afterwards.
     for (let i = 0; i < 3; i++) {

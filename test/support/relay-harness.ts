@@ -60,6 +60,23 @@ export function captureLogs(): { lines: string[]; stream: Writable } {
 }
 
 /**
+ * What every test relay runs with: port 0 on 127.0.0.1, `rendley` as its upstream, the test keys, callbacks to
+ * 127.0.0.1 allowed, and FAST_ENV's timings. A test adds its database and its own settings.
+ */
+export function relayTestEnv(rendley: Pick<FakeRendley, "url" | "apiKey">): Record<string, string> {
+  return {
+    PORT: "0",
+    HOST: "127.0.0.1",
+    RENDLEY_API_URL: rendley.url,
+    RENDLEY_API_KEY: rendley.apiKey,
+    RELAY_API_KEY: TEST_API_KEY,
+    RELAY_SIGNING_SECRET: TEST_SECRET,
+    RELAY_CALLBACK_ALLOWLIST: "127.0.0.1",
+    ...FAST_ENV,
+  };
+}
+
+/**
  * Starts a fake Rendley, a receiver and a relay wired to both (callbacks to 127.0.0.1 allowlisted), on
  * PGlite from the migrated template unless `driver` says Postgres.
  */
@@ -71,16 +88,9 @@ export async function startWorld(
   const store = await createTestStore(options.driver ?? "pglite");
   const { lines: logs, stream } = captureLogs();
   const baseEnv = {
-    PORT: "0",
-    HOST: "127.0.0.1",
+    ...relayTestEnv(rendley),
     RELAY_DATA_DIR: "memory://",
-    RENDLEY_API_URL: rendley.url,
-    RENDLEY_API_KEY: rendley.apiKey,
-    RELAY_API_KEY: TEST_API_KEY,
-    RELAY_SIGNING_SECRET: TEST_SECRET,
-    RELAY_CALLBACK_ALLOWLIST: "127.0.0.1",
     LOG_LEVEL: "debug",
-    ...FAST_ENV,
     ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}),
     ...options.env,
   };

@@ -1,5 +1,4 @@
 import { sql } from "drizzle-orm";
-import type { Clock } from "../../lib/clock.js";
 import type { Database } from "../client.js";
 import { runClaim } from "../run-claim.js";
 import { textList, toDate, toJson, ts } from "../sql-values.js";
@@ -25,15 +24,6 @@ export interface ClaimedDelivery {
   /** This attempt's number over the delivery's life (numbers the attempt log). */
   attempt: number;
   trigger: "scheduled" | "manual";
-}
-
-/**
- * Whether `clock` also stands for the database's clock: true only for a clock tests move by hand (FakeClock).
- * Any other clock, however far it is off, leaves lease times to the database's `now()`, so relays whose clocks
- * differ never see a lease expire early (or late) and never run the same claim twice.
- */
-export function clockDrivesDatabase(clock: Clock): boolean {
-  return "advance" in clock && typeof (clock as { advance?: unknown }).advance === "function";
 }
 
 /**
