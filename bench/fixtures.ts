@@ -1,6 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Database } from "../src/db/client.js";
-import { DEFAULT_TENANT_ID } from "../src/db/queries/bootstrap-tenant.js";
+import { DEFAULT_TENANT_ID } from "../src/domain/tenant.js";
 
 /*
  * Rows written straight into the relay's tables, for scenarios that need more rows than the API registers in

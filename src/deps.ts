@@ -1,11 +1,11 @@
 import { Agent, type Dispatcher } from "undici";
 import type { Config } from "./config.js";
 import type { Database } from "./db/client.js";
-import { createGuardedAgent } from "./delivery/guarded-agent.js";
+import { createGuardedAgent } from "./security/guarded-agent.js";
 import { systemClock, type Clock } from "./lib/clock.js";
 import type { Logger } from "./lib/logger.js";
 import { systemRandom, type Random } from "./lib/random.js";
-import { createUpstreamHealth, type UpstreamHealth } from "./scheduler/upstream-health.js";
+import { createUpstreamHealth, type UpstreamHealth } from "./upstream/upstream-health.js";
 import { systemResolver, type Resolver } from "./security/callback-url.js";
 import { createSecretBox, type SecretBox } from "./security/secret-box.js";
 import { instrumentUpstream } from "./metrics/instrument-upstream.js";

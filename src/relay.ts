@@ -12,7 +12,7 @@ import { bootstrapDefaultTenant } from "./db/queries/bootstrap-tenant.js";
 import { releaseAllClaims } from "./db/queries/release-claims.js";
 import { createDeps, type Deps, type DepsOverrides } from "./deps.js";
 import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
-import { coerceError, errorForLog } from "./errors.js";
+import { coerceError, errorForLog } from "./lib/error-for-log.js";
 import { createLogger, type Logger } from "./lib/logger.js";
 import { clockDrivesDatabase, systemClock } from "./lib/clock.js";
 import { systemRandom } from "./lib/random.js";

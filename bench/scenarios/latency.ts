@@ -12,8 +12,9 @@ import { DEFAULT_MIX, drawDuration, drawJob, poissonArrivals, scaleMix, seededRn
 import { sql } from "drizzle-orm";
 import { createDb } from "../../src/db/client.js";
 import { migrate } from "../../src/db/migrate.js";
-import { DEFAULT_TENANT_ID } from "../../src/db/queries/bootstrap-tenant.js";
-import { observeDuration, type TypeStats } from "../../src/scheduler/duration-stats.js";
+import { DEFAULT_TENANT_ID } from "../../src/domain/tenant.js";
+import { observeDuration } from "../../src/scheduler/duration-stats.js";
+import { type TypeStats } from "../../src/domain/type-stats.js";
 
 const SVG_PATH = fileURLToPath(new URL("../results/latency-cdf.svg", import.meta.url));
 

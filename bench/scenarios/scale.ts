@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { insertActive, insertFinished } from "../fixtures.js";
 import { createDb, type Database } from "../../src/db/client.js";
-import { DEFAULT_TENANT_ID } from "../../src/db/queries/bootstrap-tenant.js";
+import { DEFAULT_TENANT_ID } from "../../src/domain/tenant.js";
 import { claimDuePolls } from "../../src/db/queries/claim-due-polls.js";
 import { migrate } from "../../src/db/migrate.js";
 import { sleep } from "../http.js";

@@ -2,7 +2,9 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
-import { AppError, errorForLog, isDatabaseUnavailable, ValidationError, type ErrorCode, type ErrorDetail } from "../errors.js";
+import { AppError, ValidationError, type ErrorCode, type ErrorDetail } from "../errors.js";
+import { errorForLog } from "../lib/error-for-log.js";
+import { isDatabaseUnavailable } from "../db/connection-loss.js";
 import type { Logger } from "../lib/logger.js";
 
 export function errorBody(code: ErrorCode, message: string, details?: ErrorDetail[]) {

@@ -1,6 +1,6 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
-import { JOB_EVENTS } from "../delivery/events.js";
-import { JOB_STATUSES } from "../upstream/job.js";
+import { JOB_EVENTS } from "../domain/events.js";
+import { JOB_STATUSES } from "../domain/job.js";
 import { EVENT_EXAMPLE, EVENT_HEADERS_EXAMPLE } from "./openapi-examples.js";
 
 /** Rendley's job object as the relay hands it on: verbatim, so only the fields the relay relies on are described. */

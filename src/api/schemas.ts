@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
-import { JOB_EVENTS } from "../delivery/events.js";
-import { ATTEMPT_ERRORS } from "../delivery/send.js";
+import { JOB_EVENTS } from "../domain/events.js";
+import { ATTEMPT_ERRORS } from "../domain/attempt.js";
 import { parseScheduleMs } from "../lib/duration.js";
-import { JOB_STATUSES } from "../upstream/job.js";
+import { JOB_STATUSES } from "../domain/job.js";
 
 export const WATCH_STATUSES = ["watching", "delivering", "delivered", "failed", "canceled", "expired"] as const;
 export const MAX_METADATA_BYTES = 4 * 1024;

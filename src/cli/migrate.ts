@@ -21,12 +21,12 @@ export function migrateCommand(ctx: CliContext): Command {
     .description("apply pending database migrations (DATABASE_URL, or PGlite in RELAY_DATA_DIR), then exit")
     .option("--json", "print {database, applied, total} as JSON")
     .action(async (o: { json?: boolean }) => {
-      const [{ loadConfig }, { ConfigError, coerceError }, { createDb }, { migrate }, { sql }] = await Promise.all([
+      const [{ loadConfig }, { ConfigError }, { coerceError }, { createDb }, { migrate }] = await Promise.all([
         import("../config.js"),
         import("../errors.js"),
+        import("../lib/error-for-log.js"),
         import("../db/client.js"),
         import("../db/migrate.js"),
-        import("drizzle-orm"),
       ]);
       let config;
       try {
@@ -40,20 +40,9 @@ export function migrateCommand(ctx: CliContext): Command {
       const database = describeDatabase(config.databaseUrl, config.dataDir);
       let db: Awaited<ReturnType<typeof createDb>> | undefined;
       try {
-        const opened = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, maxConnections: 1 });
-        db = opened;
-        const count = async () => {
-          try {
-            const [row] = await opened.rows<{ n: number | string }>(sql`select count(*) as n from drizzle.__drizzle_migrations`);
-            return Number(row?.n ?? 0);
-          } catch {
-            return 0; // not migrated yet: the bookkeeping table does not exist
-          }
-        };
-        const before = await count();
-        await migrate(opened);
-        const total = await count();
-        const result = { database, applied: total - before, total };
+        db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, maxConnections: 1 });
+        const result = { database, ...(await migrate(db)) };
+        const { total } = result;
         if (o.json) printJson(ctx, result);
         else print(ctx, `${database}: applied ${result.applied} migration${result.applied === 1 ? "" : "s"} (${total} in total)`);
       } catch (err) {

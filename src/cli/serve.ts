@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import type { Writable } from "node:stream";
 import type { CliContext } from "./context.js";
-import { errorForLog } from "../errors.js";
+import { errorForLog } from "../lib/error-for-log.js";
 
 /** How long a stop may take before the process exits anyway (the promise: exit within 10 s of a signal). */
 const HARD_STOP_MS = 9_500;
@@ -12,9 +12,10 @@ const HARD_STOP_MS = 9_500;
  * start or stopping fails, 2 for an invalid configuration. The server's modules load only here.
  */
 export async function runServe(env: Record<string, string | undefined>, io: { stderr: Writable }): Promise<number> {
-  const [{ loadConfig }, { ConfigError, coerceError }, { createLogger }, { startRelay }] = await Promise.all([
+  const [{ loadConfig }, { ConfigError }, { coerceError }, { createLogger }, { startRelay }] = await Promise.all([
     import("../config.js"),
     import("../errors.js"),
+    import("../lib/error-for-log.js"),
     import("../lib/logger.js"),
     import("../relay.js"),
   ]);

@@ -1,6 +1,6 @@
 import type { LatencyBucket } from "../db/queries/dashboard-latency.js";
 import type { DashboardWatchRow } from "../db/queries/dashboard-watch-list.js";
-import { JOB_EVENTS } from "../delivery/events.js";
+import { JOB_EVENTS } from "../domain/events.js";
 import { LatencyChart } from "./latency-chart.js";
 import { Badge, formatTime, Layout } from "./layout.js";
 

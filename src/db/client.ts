@@ -5,6 +5,7 @@ import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { join } from "node:path";
 import postgres from "postgres";
+import { isConnectionLossCode } from "./connection-loss.js";
 import { lockDataDir } from "./data-dir-lock.js";
 import * as schema from "./schema.js";
 
@@ -52,21 +53,6 @@ export function isDriverWriteBug(err: unknown): boolean {
   );
 }
 
-/** Error codes that mean the connection went away (postgres.js's own, the socket's, and the server's SQLSTATEs). */
-const CONNECTION_LOSS = new Set([
-  "CONNECTION_DESTROYED",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECT_TIMEOUT",
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "57P01", // admin_shutdown (pg_terminate_backend, a fast shutdown)
-  "57P02", // crash_shutdown
-  "57P03", // cannot_connect_now (starting up)
-]);
-
 /**
  * postgres.js 3.4.9 runs an array-type query on every new connection and never handles its promise
  * (`fetchArrayTypes` in `connection.js`, porsager/postgres#1223). When that connection dies during the fetch
@@ -77,8 +63,7 @@ const CONNECTION_LOSS = new Set([
  */
 export function isDriverConnectionLoss(reason: unknown): boolean {
   if (!(reason instanceof Error) || !("query" in reason)) return false;
-  const code = (reason as { code?: unknown }).code;
-  return typeof code === "string" && (CONNECTION_LOSS.has(code) || code.startsWith("08"));
+  return isConnectionLossCode((reason as { code?: unknown }).code);
 }
 
 /** Replaces every postgres.js pool with a fresh one (in-flight queries on the old pools fail and are retried by their loops). */

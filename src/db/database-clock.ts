@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { errorForLog } from "../errors.js";
+import { errorForLog } from "../lib/error-for-log.js";
 import type { Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
 import type { Database } from "./client.js";

@@ -1,32 +1,6 @@
-import type { ClaimedDelivery } from "../db/queries/claim-due-deliveries.js";
+import type { ClaimedDelivery, AttemptRecord, DeliveryOutcome } from "../domain/delivery.js";
 import type { Random } from "../lib/random.js";
-import type { SendResult } from "./send.js";
-
-/** An attempt as recorded in the log. */
-export interface AttemptRecord {
-  attempt: number;
-  trigger: "scheduled" | "manual";
-  at: Date;
-  statusCode: number | null;
-  durationMs: number;
-  error: string | null;
-  responseExcerpt: string | null;
-  location: string | null;
-}
-
-/** How one delivery attempt is written back (batched with others). */
-export interface DeliveryAck {
-  id: string;
-  tenantId: string;
-  claimSeq: number;
-  /** delivered: acknowledged. retry: pending again at nextAttemptAt. failed: given up. release: the claim is handed back unused. */
-  kind: "delivered" | "retry" | "failed" | "release";
-  nextAttemptAt: Date | null;
-  lastError: string | null;
-  attempt: AttemptRecord | null;
-  /** A body rebuilt around a freshly fetched job (same webhook-id), stored for later attempts. */
-  refreshed?: { body: string; jobFetchedAt: Date };
-}
+import type { SendResult } from "../domain/attempt.js";
 
 /** Each scheduled delay is spread by ±20% so receivers that failed together are not retried together. */
 export const RETRY_JITTER_RATIO = 0.2;
@@ -73,7 +47,7 @@ export function decideDelivery(
   claimed: ClaimedDelivery,
   result: SendResult,
   ctx: { now: Date; scheduleMs: readonly number[]; attemptStartedAt: Date; random: Random },
-): DeliveryAck {
+): DeliveryOutcome {
   const base = { id: claimed.id, tenantId: claimed.tenantId, claimSeq: claimed.claimSeq };
   if (result.aborted) return { ...base, kind: "release", nextAttemptAt: ctx.now, lastError: null, attempt: null };
   const attempt: AttemptRecord = {
@@ -86,7 +60,7 @@ export function decideDelivery(
     responseExcerpt: result.responseExcerpt ?? null,
     location: result.location ?? null,
   };
-  const failed = (lastError: string): DeliveryAck => ({ ...base, kind: "failed", nextAttemptAt: null, lastError, attempt });
+  const failed = (lastError: string): DeliveryOutcome => ({ ...base, kind: "failed", nextAttemptAt: null, lastError, attempt });
   if (result.ok) return { ...base, kind: "delivered", nextAttemptAt: null, lastError: null, attempt };
   if (result.statusCode === 410) return failed("gone: the receiver answered 410");
   if (result.abortMessage) return failed("gone: the receiver answered webhook-delivery: abort-message");
@@ -98,7 +72,7 @@ export function decideDelivery(
 }
 
 /** Hands a claimed delivery back unused, due at `dueAt` (shutdown: now; a crash in the relay's own code: a little later). */
-export function releaseDelivery(claimed: ClaimedDelivery, dueAt: Date): DeliveryAck {
+export function releaseDelivery(claimed: ClaimedDelivery, dueAt: Date): DeliveryOutcome {
   return {
     id: claimed.id,
     tenantId: claimed.tenantId,

@@ -1,20 +1,4 @@
-/** Circuit breaker states, as shown by GET /v1/origins. */
-export type BreakerState = "closed" | "open" | "half_open";
-
-/** One (tenant, origin) breaker as persisted for GET /v1/origins. */
-export interface OriginSnapshot {
-  tenantId: string;
-  origin: string;
-  state: BreakerState;
-  consecutiveFailures: number;
-  openedAt: Date | null;
-  openUntil: Date | null;
-  lastSuccessAt: Date | null;
-  lastFailureAt: Date | null;
-}
-
-/** What happened to an attempt, as far as the receiver's health goes. */
-export type AttemptHealth = "success" | "failure" | "neutral";
+import type { AttemptHealth, BreakerState, OriginSnapshot } from "../domain/breaker.js";
 
 export interface Admission {
   run: boolean;

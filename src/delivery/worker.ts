@@ -1,4 +1,5 @@
-import { claimDueDeliveries, type ClaimedDelivery } from "../db/queries/claim-due-deliveries.js";
+import { claimDueDeliveries } from "../db/queries/claim-due-deliveries.js";
+import type { ClaimedDelivery, DeliveryOutcome } from "../domain/delivery.js";
 import { clockDrivesDatabase } from "../lib/clock.js";
 import { deferOriginDeliveries, saveOriginStates } from "../db/queries/origin-states.js";
 import { recordDeliveryResults } from "../db/queries/record-delivery-results.js";
@@ -6,10 +7,12 @@ import { activeSigningSecrets } from "../db/queries/signing-secrets.js";
 import type { Deps } from "../deps.js";
 import { CRASH_RETRY_MS, createWorkerLoop, type WorkerLoop } from "../lib/worker-loop.js";
 import { USER_AGENT } from "../version.js";
-import { decideDelivery, releaseDelivery, type DeliveryAck } from "./backoff.js";
-import { rebuildEventBody, TERMINAL_EVENTS, type EventBody, type EventType } from "./events.js";
-import { createOriginGate, type AttemptHealth } from "./origin-gate.js";
-import { sendCallback, type SendResult } from "./send.js";
+import { decideDelivery, releaseDelivery } from "./backoff.js";
+import { isTerminalEvent, rebuildEventBody, type EventBody } from "../domain/events.js";
+import { createOriginGate } from "./origin-gate.js";
+import { type AttemptHealth } from "../domain/breaker.js";
+import { sendCallback } from "./send.js";
+import { type SendResult } from "../domain/attempt.js";
 import { signPayload } from "./sign.js";
 
 /** Signing secrets are read from the database at most this often per tenant (rotation in this process invalidates at once). */
@@ -59,8 +62,8 @@ export function createDeliveryWorker(deps: Deps, options: { workerId: string }):
   async function currentBody(
     d: ClaimedDelivery,
     signal: AbortSignal,
-  ): Promise<{ body: string; refreshed?: DeliveryAck["refreshed"] }> {
-    if (!TERMINAL_EVENTS.has(d.event as EventType) || !d.jobFetchedAt) return { body: d.body };
+  ): Promise<{ body: string; refreshed?: DeliveryOutcome["refreshed"] }> {
+    if (!isTerminalEvent(d.event) || !d.jobFetchedAt) return { body: d.body };
     const ageMs = clock.now().getTime() - d.jobFetchedAt.getTime();
     if (d.trigger !== "manual" && ageMs <= config.resultRefreshAfterMs) return { body: d.body };
     const { data } = JSON.parse(d.body) as EventBody;
@@ -98,7 +101,7 @@ export function createDeliveryWorker(deps: Deps, options: { workerId: string }):
     return { result, startedAt };
   }
 
-  const loop = createWorkerLoop<ClaimedDelivery, DeliveryAck>({
+  const loop = createWorkerLoop<ClaimedDelivery, DeliveryOutcome>({
     name: "delivery",
     concurrency: config.deliveryConcurrency,
     logger,

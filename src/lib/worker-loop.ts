@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import pLimit from "p-limit";
-import { coerceError, errorForLog } from "../errors.js";
+import { coerceError, errorForLog } from "./error-for-log.js";
 import type { Logger } from "./logger.js";
 
 export interface WorkerLoopOptions<Item, Result> {

@@ -1,7 +1,7 @@
 import { acquireLease, releaseLease } from "../db/queries/acquire-lease.js";
 import { pruneFinished, type PruneSummary } from "../db/queries/prune-finished.js";
 import type { Deps } from "../deps.js";
-import { coerceError, errorForLog } from "../errors.js";
+import { coerceError, errorForLog } from "../lib/error-for-log.js";
 
 export type { PruneSummary } from "../db/queries/prune-finished.js";
 

@@ -1,13 +1,13 @@
-import type { DeliveryAck } from "../delivery/backoff.js";
-import type { SendResult } from "../delivery/send.js";
-import type { PollAck } from "../scheduler/decide-poll.js";
+import type { DeliveryOutcome } from "../domain/delivery.js";
+import type { SendResult } from "../domain/attempt.js";
+import type { PollUpdate } from "../domain/poll.js";
 import type { JobFetchResult } from "../upstream/client.js";
 
 /** How a poll went, as the `outcome` label of `rendley_relay_polls_total`. */
 export type PollOutcome = "unchanged" | "changed" | "not_found" | "rate_limited" | "unauthorized" | "error";
 
 /** Pure: a poll's upstream answer and its write-back → its label (`changed`: the job's status moved, an event was made). */
-export function pollOutcome(result: JobFetchResult, ack: PollAck | undefined): PollOutcome {
+export function pollOutcome(result: JobFetchResult, ack: PollUpdate | undefined): PollOutcome {
   if (result.kind === "ok") return ack?.event ? "changed" : "unchanged";
   return result.kind;
 }
@@ -25,7 +25,7 @@ export function attemptOutcome(result: SendResult): string {
  * Pure: a delivery's final outcome, or undefined while it is retried: `delivered`, or why it was given up
  * (`gone`: 410 or abort-message, `blocked`, `exhausted`: the retry schedule ran out).
  */
-export function finalOutcome(ack: DeliveryAck): string | undefined {
+export function finalOutcome(ack: DeliveryOutcome): string | undefined {
   if (ack.kind === "delivered") return "delivered";
   if (ack.kind !== "failed") return undefined;
   const reason = /^(\w+):/.exec(ack.lastError ?? "")?.[1];

@@ -1,10 +1,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { ClaimedDelivery } from "../db/queries/claim-due-deliveries.js";
-import type { DeliveryAck } from "../delivery/backoff.js";
-import { TERMINAL_EVENTS, type EventType } from "../delivery/events.js";
-import type { BreakerState } from "../delivery/origin-gate.js";
-import type { SendResult } from "../delivery/send.js";
-import type { PollAck } from "../scheduler/decide-poll.js";
+import type { ClaimedDelivery, DeliveryOutcome } from "../domain/delivery.js";
+import { isTerminalEvent } from "../domain/events.js";
+import type { BreakerState } from "../domain/breaker.js";
+import type { SendResult } from "../domain/attempt.js";
+import type { PollUpdate } from "../domain/poll.js";
 import type { WorkerLoopObserver } from "../lib/worker-loop.js";
 import type { JobFetchResult } from "../upstream/client.js";
 import type { MetricsSnapshot } from "./load-metrics-snapshot.js";
@@ -52,7 +51,7 @@ export interface RelayMetricsOptions {
 export interface RelayMetrics {
   readonly registry: Registry;
   /** A poll got its upstream answer and `decidePoll` judged it (`ack` undefined: nothing changed). */
-  pollFinished(result: JobFetchResult, ack: PollAck | undefined): void;
+  pollFinished(result: JobFetchResult, ack: PollUpdate | undefined): void;
   /** A claim returned these polls: each one's lateness (now − the time it fell due). */
   pollsClaimed(polls: readonly { dueAt?: Date | undefined }[], now: Date): void;
   /** One upstream HTTP call ended (outcome: the result kind, or the error reason). */
@@ -61,7 +60,7 @@ export interface RelayMetrics {
   deliveryAttempted(
     delivery: Pick<ClaimedDelivery, "event" | "trigger" | "body" | "attempt" | "seriesAttempt">,
     result: SendResult,
-    ack: DeliveryAck,
+    ack: DeliveryOutcome,
     now: Date,
   ): void;
   /** The recorder of one worker loop's claims and batch writes (`loop`: scheduler or delivery). */
@@ -244,7 +243,7 @@ export function createRelayMetrics(options: RelayMetricsOptions = {}): RelayMetr
       if (final) deliveries.inc({ outcome: final });
       // Only the first series measures the relay: a redelivery (and its retries) starts when someone asks.
       const firstSeries = delivery.trigger === "scheduled" && delivery.attempt === delivery.seriesAttempt;
-      if (ack.kind !== "delivered" || !firstSeries || !TERMINAL_EVENTS.has(delivery.event as EventType)) return;
+      if (ack.kind !== "delivered" || !firstSeries || !isTerminalEvent(delivery.event)) return;
       const seenAt = Date.parse(BODY_TIMESTAMP.exec(delivery.body)?.[1] ?? "");
       if (Number.isFinite(seenAt)) notifyLatency.observe(Math.max(0, now.getTime() - seenAt) / 1000);
     },

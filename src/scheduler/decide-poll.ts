@@ -1,40 +1,12 @@
-import type { ClaimedPoll } from "../db/queries/claim-due-polls.js";
-import { eventForStatus, type EventType } from "../delivery/events.js";
+import { eventForStatus } from "../domain/events.js";
+import { isTerminal } from "../domain/job.js";
+import type { ClaimedPoll, PollUpdate } from "../domain/poll.js";
 import type { Random } from "../lib/random.js";
 import type { JobFetchResult } from "../upstream/client.js";
-import { isTerminal, type UpstreamJob } from "../upstream/job.js";
 import { ERROR_BACKOFF_FACTOR, growInterval, jitteredDelayMs, type CadenceOptions } from "./cadence.js";
 
 /** 404s in a row after which a job counts as gone and its watches expire. */
 export const NOT_FOUND_LIMIT = 3;
-
-/** How one poll is written back (batched with others) and what it emits. */
-export interface PollAck {
-  id: string;
-  tenantId: string;
-  jobId: string;
-  claimSeq: number;
-  status: "active" | "done" | "expired";
-  nextPollAt: Date;
-  intervalMs: number;
-  /** A new plan (offsets from the start, after nextPollAt); undefined keeps the stored one. */
-  planMs?: number[];
-  /** With planMs: it came from a learned distribution. */
-  plannedPredictive?: boolean;
-  /** The job as just fetched; undefined keeps the stored one. */
-  job?: UpstreamJob;
-  notFoundCount: number;
-  errorCount: number;
-  lastError: string | null;
-  /** 1 when an upstream request was made (0 for a release, which also gives the claimed poll back). */
-  polled: 0 | 1;
-  /** The event this poll produced for the job's watches, if any. */
-  event?: { type: EventType; reason?: string };
-  /** When the change was observed (the event's `timestamp`). */
-  observedAt: Date;
-  /** A completion time to learn from: the job was seen running, then finished between the last two polls. */
-  observation?: { jobType: string; durationMs: number };
-}
 
 export interface DecideContext {
   now: Date;
@@ -54,7 +26,7 @@ export interface DecideContext {
  * everyone's watches).
  * @returns the write-back, or undefined when nothing changed
  */
-export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: DecideContext): PollAck | undefined {
+export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: DecideContext): PollUpdate | undefined {
   const { now, cadence, random } = ctx;
   const base = {
     id: poll.id,
@@ -171,7 +143,7 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
  * Gives a claimed poll back, due at `dueAt`: now on shutdown (the next claimer polls it at once), a little
  * later after a crash in the relay's own code (so a persistent bug cannot spin on one row).
  */
-export function releasePoll(poll: ClaimedPoll, now: Date, dueAt: Date = now): PollAck {
+export function releasePoll(poll: ClaimedPoll, now: Date, dueAt: Date = now): PollUpdate {
   return {
     id: poll.id,
     tenantId: poll.tenantId,

@@ -1,12 +1,4 @@
-import type { DurationModel } from "./plan-polls.js";
-
-/** A decaying lognormal fit of one job type's completion times. */
-export interface TypeStats {
-  /** Decayed number of observations, at most 1 / DECAY. */
-  samples: number;
-  meanLog: number;
-  varLog: number;
-}
+import type { DurationModel, TypeStats } from "../domain/type-stats.js";
 
 /** Weight of each new observation once history is long: the fit follows the last ~50 jobs of a type. */
 export const DECAY = 0.02;

@@ -1,4 +1,4 @@
-import type { DurationModel } from "./plan-polls.js";
+import type { DurationModel } from "../domain/type-stats.js";
 
 /** One finished job's completion time, waiting until its cohort is complete. */
 export interface PendingObservation {

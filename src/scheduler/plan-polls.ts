@@ -1,11 +1,6 @@
 import type { Random } from "../lib/random.js";
 import { BACKOFF_FACTOR, JITTER_RATIO, type CadenceOptions } from "./cadence.js";
-
-/** A job type's completion time as a lognormal: mean and standard deviation of ln(duration in ms). */
-export interface DurationModel {
-  meanLog: number;
-  sdLog: number;
-}
+import type { DurationModel } from "../domain/type-stats.js";
 
 /** Plans hold at most this many polls; past their end the claim backs off ×1.5 to the maximum. */
 export const MAX_PLAN_LENGTH = 48;

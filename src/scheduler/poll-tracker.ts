@@ -1,5 +1,4 @@
-import type { ClaimedPoll } from "../db/queries/claim-due-polls.js";
-import type { PollAck } from "./decide-poll.js";
+import type { ClaimedPoll, PollUpdate } from "../domain/poll.js";
 
 interface Tracked {
   /** When this process's latest request for the poll was answered (its start, while it is out). */
@@ -9,7 +8,7 @@ interface Tracked {
   /** The newest claim of the poll seen by this process. */
   claimSeq: number;
   /** The result of the latest request, until it is written. */
-  ack?: PollAck | undefined;
+  ack?: PollUpdate | undefined;
 }
 
 /**
@@ -30,7 +29,7 @@ export interface PollTracker {
   /** The poll as of its newest claim (the fencing token the result must be written under). */
   latest(claimed: ClaimedPoll): ClaimedPoll;
   /** The request ended with this result (undefined: nothing to write). */
-  finish(claimed: ClaimedPoll, ack: PollAck | undefined): void;
+  finish(claimed: ClaimedPoll, ack: PollUpdate | undefined): void;
   /** Forgets entries older than the minimum interval (call now and then: the map holds recent polls only). */
   prune(): void;
   readonly size: number;

@@ -1,14 +1,16 @@
 import { setTimeout } from "node:timers/promises";
-import { claimDuePolls, type ClaimedPoll } from "../db/queries/claim-due-polls.js";
+import { claimDuePolls } from "../db/queries/claim-due-polls.js";
+import type { ClaimedPoll, PollUpdate } from "../domain/poll.js";
 import { heartbeat } from "../db/queries/relay-heartbeat.js";
-import { loadJobTypeStats, saveJobTypeStats, statsKey } from "../db/queries/job-type-stats.js";
+import { loadJobTypeStats, saveJobTypeStats } from "../db/queries/job-type-stats.js";
+import { statsKey, type TypeStats } from "../domain/type-stats.js";
 import { recordPollResults } from "../db/queries/record-poll-results.js";
 import type { Deps } from "../deps.js";
-import { errorForLog } from "../errors.js";
+import { errorForLog } from "../lib/error-for-log.js";
 import { CRASH_RETRY_MS, createWorkerLoop, type WorkerLoop } from "../lib/worker-loop.js";
 import type { JobFetchResult } from "../upstream/client.js";
-import { decidePoll, releasePoll, type PollAck } from "./decide-poll.js";
-import { modelOf, observeDuration, type TypeStats } from "./duration-stats.js";
+import { decidePoll, releasePoll } from "./decide-poll.js";
+import { modelOf, observeDuration } from "./duration-stats.js";
 import { backoffPlan, predictivePlan } from "./plan-polls.js";
 import { createLearningQueue } from "./learning-queue.js";
 import { createPollTracker } from "./poll-tracker.js";
@@ -86,7 +88,7 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
     await saveJobTypeStats(db, [...changed.values()], clock.now());
   }
 
-  const loop = createWorkerLoop<ClaimedPoll, PollAck | undefined>({
+  const loop = createWorkerLoop<ClaimedPoll, PollUpdate | undefined>({
     name: "scheduler",
     concurrency: config.pollConcurrency,
     // A poll is at most this late (plus the claim): 10 empty claims a second cost next to nothing (partial index).
@@ -122,7 +124,7 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
       if (!start) return undefined;
       const poll = claimed;
       const latest = () => tracker.latest(claimed);
-      let ack: PollAck | undefined;
+      let ack: PollUpdate | undefined;
       try {
         if (start.waitMs > 0) await setTimeout(start.waitMs, undefined, { signal }).catch(() => {});
         if (signal.aborted) return releasePoll(latest(), clock.now());
@@ -154,7 +156,7 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
     },
     onCrash: (poll) => releasePoll(poll, clock.now(), new Date(clock.now().getTime() + CRASH_RETRY_MS)),
     async ack(results) {
-      const acks = results.filter((a): a is PollAck => a !== undefined);
+      const acks = results.filter((a): a is PollUpdate => a !== undefined);
       if (acks.length === 0) return 0; // every poll unchanged: its claim already wrote its next poll time
       const summary = await recordPollResults(db, acks, { now: clock.now(), random });
       if (summary.fenced > 0) logger.warn({ fenced: summary.fenced }, "poll results dropped: a later claim owns them");

@@ -3,7 +3,8 @@ import type { Clock } from "../lib/clock.js";
 import { deadline } from "../lib/deadline.js";
 import { readBodyCapped } from "../lib/read-body.js";
 import { parseRetryAfterMs } from "../lib/retry-after.js";
-import { jobEnvelopeSchema, type UpstreamJob } from "./job.js";
+import { jobEnvelopeSchema } from "./job-schema.js";
+import { type UpstreamJob } from "../domain/job.js";
 
 /** What one `GET /v1/jobs/{id}` came to. Network outcomes are values, never thrown. */
 export type JobFetchResult =

@@ -1,10 +1,10 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
-import { DEFAULT_TENANT_ID } from "../db/queries/bootstrap-tenant.js";
+import { DEFAULT_TENANT_ID } from "../domain/tenant.js";
 import type { Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../security/secret-box.js";
-import { errorForLog } from "../errors.js";
+import { errorForLog } from "../lib/error-for-log.js";
 
 /** Decrypted keys are kept this long in memory (an admin change in another process takes effect within it). */
 const CACHE_MS = 30_000;

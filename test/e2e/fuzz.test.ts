@@ -21,7 +21,7 @@ import fc from "fast-check";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.js";
-import { JOB_EVENTS } from "../../src/delivery/events.js";
+import { JOB_EVENTS } from "../../src/domain/events.js";
 import { checkCallbackUrl, type Resolver } from "../../src/security/callback-url.js";
 import { isBlockedAddress, parseHost } from "../../src/security/ip-address.js";
 import { startWorld, TEST_API_KEY, type TestWorld } from "../support/relay-harness.js";

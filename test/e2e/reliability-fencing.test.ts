@@ -1,11 +1,11 @@
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { claimDueDeliveries, type ClaimedDelivery } from "../../src/db/queries/claim-due-deliveries.js";
-import { clockDrivesDatabase } from "../../src/lib/clock.js";
+import { claimDueDeliveries } from "../../src/db/queries/claim-due-deliveries.js";
+import { type ClaimedDelivery } from "../../src/domain/delivery.js";
+import { clockDrivesDatabase, createFakeClock, systemClock } from "../../src/lib/clock.js";
 import { recordDeliveryResults } from "../../src/db/queries/record-delivery-results.js";
 import { decideDelivery, releaseDelivery } from "../../src/delivery/backoff.js";
-import type { SendResult } from "../../src/delivery/send.js";
-import { createFakeClock, systemClock } from "../../src/lib/clock.js";
+import type { SendResult } from "../../src/domain/attempt.js";
 import { createStorageFixture, type StorageFixture } from "../support/storage.js";
 import { DRIVERS } from "../support/test-db.js";
 

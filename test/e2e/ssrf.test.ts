@@ -1,6 +1,6 @@
 import { buildConnector } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createGuardedAgent } from "../../src/delivery/guarded-agent.js";
+import { createGuardedAgent } from "../../src/security/guarded-agent.js";
 import { parseCallbackAllowlist } from "../../src/security/callback-allowlist.js";
 import type { Resolver } from "../../src/security/callback-url.js";
 import { startWorld, type TestWorld } from "../support/relay-harness.js";

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { claimDuePolls, type ClaimedPoll } from "../../src/db/queries/claim-due-polls.js";
+import { claimDuePolls } from "../../src/db/queries/claim-due-polls.js";
+import { type ClaimedPoll } from "../../src/domain/poll.js";
 import { openTestDb, DRIVERS } from "../support/test-db.js";
 import type { JobFetchResult } from "../../src/upstream/client.js";
 import { createStorageFixture, type StorageFixture } from "../support/storage.js";

@@ -1,13 +1,15 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../../src/db/client.js";
-import { bootstrapDefaultTenant, DEFAULT_TENANT_ID } from "../../src/db/queries/bootstrap-tenant.js";
-import { claimDuePolls, type ClaimedPoll } from "../../src/db/queries/claim-due-polls.js";
+import { bootstrapDefaultTenant } from "../../src/db/queries/bootstrap-tenant.js";
+import { DEFAULT_TENANT_ID } from "../../src/domain/tenant.js";
+import { claimDuePolls } from "../../src/db/queries/claim-due-polls.js";
+import { type ClaimedPoll } from "../../src/domain/poll.js";
 import { createWatch } from "../../src/db/queries/create-watch.js";
 import { recordPollResults, type PollWriteSummary } from "../../src/db/queries/record-poll-results.js";
 import { decidePoll, releasePoll } from "../../src/scheduler/decide-poll.js";
 import { backoffPlan } from "../../src/scheduler/plan-polls.js";
 import type { JobFetchResult } from "../../src/upstream/client.js";
-import type { JobEvent } from "../../src/delivery/events.js";
+import type { JobEvent } from "../../src/domain/events.js";
 import { createFakeClock, type FakeClock } from "../../src/lib/clock.js";
 import { createSeededRandom, type Random } from "../../src/lib/random.js";
 import { TEST_API_KEY, TEST_SECRET } from "./relay-harness.js";

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createServer } from "node:http";
 import { createRouter } from "../router.js";
 import { sql } from "drizzle-orm";
-import { DEFAULT_TENANT_ID } from "../../db/queries/bootstrap-tenant.js";
+import { DEFAULT_TENANT_ID } from "../../domain/tenant.js";
 import type { Deps } from "../../deps.js";
 
 const ReadySchema = z

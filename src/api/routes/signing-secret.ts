@@ -4,7 +4,8 @@ import { createRouter } from "../router.js";
 import { rotateSigningSecret } from "../../db/queries/rotate-signing-secret.js";
 import { currentSigningSecret, type SigningSecretState } from "../../db/queries/signing-secrets.js";
 import type { Deps } from "../../deps.js";
-import { NotFoundError, errorForLog } from "../../errors.js";
+import { NotFoundError } from "../../errors.js";
+import { errorForLog } from "../../lib/error-for-log.js";
 import { ErrorSchema } from "../schemas.js";
 
 export const DEFAULT_GRACE_PERIOD_S = 86_400;

@@ -5,7 +5,7 @@ import { createWatch } from "../../db/queries/create-watch.js";
 import { listWatchIds } from "../../db/queries/list-watches.js";
 import { loadWatchViews, toWatchView, type WatchView } from "../../db/queries/load-watch-views.js";
 import { redeliverWatch } from "../../db/queries/redeliver-watch.js";
-import { DEFAULT_EVENTS } from "../../delivery/events.js";
+import { DEFAULT_EVENTS } from "../../domain/events.js";
 import type { Deps } from "../../deps.js";
 import { ConflictError, NotFoundError } from "../../errors.js";
 import { sha256Hex, stableStringify } from "../../lib/hash.js";

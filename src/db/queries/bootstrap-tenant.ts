@@ -5,9 +5,7 @@ import type { Random } from "../../lib/random.js";
 import type { Database } from "../client.js";
 import { generateApiKey, insertApiKey } from "./api-keys.js";
 import { ts } from "../sql-values.js";
-
-/** The tenant every request belongs to until tenancy (several apps per relay) exists. */
-export const DEFAULT_TENANT_ID = "ten_default";
+import { DEFAULT_TENANT_ID } from "../../domain/tenant.js";
 
 /** A fresh signing secret: `whsec_` + base64 of 32 random bytes (Standard Webhooks). */
 export function generateSigningSecret(random: Random): string {

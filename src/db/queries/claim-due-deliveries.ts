@@ -2,29 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../client.js";
 import { runClaim } from "../run-claim.js";
 import { textList, toDate, toJson, ts } from "../sql-values.js";
-
-/** A delivery leased to this process for one callback attempt. */
-export interface ClaimedDelivery {
-  id: string;
-  tenantId: string;
-  watchId: string;
-  event: string;
-  callbackUrl: string;
-  /** scheme://host:port of the callback URL. */
-  origin: string;
-  body: string;
-  /** When the job inside `body` was fetched (null: no job, e.g. watch.expired of an unknown job). */
-  jobFetchedAt: Date | null;
-  /** The watch's own schedule, or null for the configured one. */
-  retryScheduleMs: number[] | null;
-  extraHeaders: Record<string, string> | null;
-  claimSeq: number;
-  /** This attempt's number within the current series (1 = the immediate first attempt). */
-  seriesAttempt: number;
-  /** This attempt's number over the delivery's life (numbers the attempt log). */
-  attempt: number;
-  trigger: "scheduled" | "manual";
-}
+import type { ClaimedDelivery } from "../../domain/delivery.js";
 
 /**
  * Leases up to `limit` due deliveries. A delivery waits while an earlier-ranked event of the same watch is

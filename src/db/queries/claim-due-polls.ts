@@ -2,30 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../client.js";
 import { runClaim } from "../run-claim.js";
 import { toDate, ts } from "../sql-values.js";
-
-/** A poll row claimed by this process for one upstream request. */
-export interface ClaimedPoll {
-  id: string;
-  tenantId: string;
-  jobId: string;
-  /** Fencing token: the write-back only applies if no later claim took the row. */
-  claimSeq: number;
-  intervalMs: number;
-  /** The status whose event was last emitted for this job (null: none yet, or reactivated by a new watch). */
-  emittedStatus: string | null;
-  notFoundCount: number;
-  errorCount: number;
-  /** Polls of this job so far, this one included. */
-  pollCount: number;
-  startedAt: Date;
-  /** When the previous poll ran (null for the first). */
-  prevPolledAt: Date | null;
-  jobType: string | null;
-  /** The stored plan came from a learned distribution (false: backoff). */
-  plannedPredictive: boolean;
-  /** When the poll fell due (next_poll_at before this claim moved it): the claim's lateness is measured from it. */
-  dueAt?: Date;
-}
+import type { ClaimedPoll } from "../../domain/poll.js";
 
 /**
  * Claims up to `limit` due polls and, in the same statement, schedules each one's next poll: the first

@@ -1,9 +1,9 @@
 import { sql, type SQL } from "drizzle-orm";
-import type { JobEvent } from "../../delivery/events.js";
+import type { JobEvent } from "../../domain/events.js";
 import { ConflictError } from "../../errors.js";
 import { newId } from "../../lib/ids.js";
 import type { Random } from "../../lib/random.js";
-import type { UpstreamJob } from "../../upstream/job.js";
+import type { UpstreamJob } from "../../domain/job.js";
 import type { Database, Executor } from "../client.js";
 import { toDate, toJson, ts } from "../sql-values.js";
 import { insertDeliveries, type WatchForDelivery } from "./insert-deliveries.js";

@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
-import { buildEventBody, eventRank, type EventType } from "../../delivery/events.js";
+import { buildEventBody, eventRank, type EventType } from "../../domain/events.js";
 import { newId } from "../../lib/ids.js";
 import type { Random } from "../../lib/random.js";
-import type { UpstreamJob } from "../../upstream/job.js";
+import type { UpstreamJob } from "../../domain/job.js";
 import type { Database, Executor } from "../client.js";
 import { records, toJson, ts } from "../sql-values.js";
 

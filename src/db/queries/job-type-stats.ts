@@ -1,10 +1,7 @@
 import { sql } from "drizzle-orm";
-import type { TypeStats } from "../../scheduler/duration-stats.js";
+import { type TypeStats, statsKey } from "../../domain/type-stats.js";
 import type { Database } from "../client.js";
 import { records, ts } from "../sql-values.js";
-
-/** Key of a (tenant, job type) pair in the in-memory map. */
-export const statsKey = (tenantId: string, jobType: string) => `${tenantId} ${jobType}`;
 
 /** Every learned job-type fit (a few rows per tenant). */
 export async function loadJobTypeStats(db: Database): Promise<Map<string, TypeStats>> {

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { formatDurationMs } from "../../lib/duration.js";
-import type { UpstreamJob } from "../../upstream/job.js";
+import type { UpstreamJob } from "../../domain/job.js";
 import type { Database } from "../client.js";
 import { textList, toDate, toJson } from "../sql-values.js";
 

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { BreakerState, OriginSnapshot } from "../../delivery/origin-gate.js";
+import type { BreakerState, OriginSnapshot } from "../../domain/breaker.js";
 import type { Database } from "../client.js";
 import { records, toDate, ts } from "../sql-values.js";
 

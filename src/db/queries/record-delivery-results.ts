@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { DeliveryAck } from "../../delivery/backoff.js";
+import type { DeliveryOutcome } from "../../domain/delivery.js";
 import type { Database } from "../client.js";
 import { records, ts } from "../sql-values.js";
 
@@ -16,7 +16,7 @@ import { records, ts } from "../sql-values.js";
  */
 export async function recordDeliveryResults(
   db: Database,
-  acks: readonly DeliveryAck[],
+  acks: readonly DeliveryOutcome[],
   now: Date,
   options: { databaseClock?: boolean } = {},
 ): Promise<Set<string>> {

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
-import { TERMINAL_EVENTS, type EventType } from "../../delivery/events.js";
+import { isTerminalEvent, type EventType } from "../../domain/events.js";
 import type { Random } from "../../lib/random.js";
-import type { PollAck } from "../../scheduler/decide-poll.js";
+import type { PollUpdate } from "../../domain/poll.js";
 import type { Database, Executor } from "../client.js";
 import { records, textList, ts } from "../sql-values.js";
 import { insertDeliveries, WATCH_FOR_DELIVERY_COLUMNS, type DeliveryEvent, type WatchForDelivery } from "./insert-deliveries.js";
@@ -23,7 +23,7 @@ export interface PollWriteSummary {
  */
 export async function recordPollResults(
   db: Database,
-  acks: readonly PollAck[],
+  acks: readonly PollUpdate[],
   ctx: { now: Date; random: Random },
 ): Promise<PollWriteSummary> {
   if (acks.length === 0) return { written: 0, fenced: 0, deliveriesCreated: 0 };
@@ -40,7 +40,7 @@ export async function recordPollResults(
   });
 }
 
-async function updatePolls(db: Database, executor: Executor, acks: readonly PollAck[], now: Date): Promise<Set<string>> {
+async function updatePolls(db: Database, executor: Executor, acks: readonly PollUpdate[], now: Date): Promise<Set<string>> {
   const rows = await db.rows<{ id: string }>(
     sql`
       update polls p
@@ -84,7 +84,12 @@ async function updatePolls(db: Database, executor: Executor, acks: readonly Poll
   return new Set(rows.map((r) => r.id));
 }
 
-async function fanOut(db: Database, tx: Executor, acks: readonly PollAck[], ctx: { now: Date; random: Random }): Promise<number> {
+async function fanOut(
+  db: Database,
+  tx: Executor,
+  acks: readonly PollUpdate[],
+  ctx: { now: Date; random: Random },
+): Promise<number> {
   if (acks.length === 0) return 0;
   const byPoll = new Map(acks.map((a) => [a.id, a]));
   const watching = await db.rows<WatchForDelivery & { poll_id: string; events: string[] }>(
@@ -117,7 +122,7 @@ async function fanOut(db: Database, tx: Executor, acks: readonly PollAck[], ctx:
     }
     if (type === "watch.expired") {
       watchUpdates.push({ id: w.id, status: "expired", last_error: ack.event.reason ?? "expired" });
-    } else if (TERMINAL_EVENTS.has(type)) {
+    } else if (isTerminalEvent(type)) {
       // Nothing to send when the watch did not subscribe to this outcome: it is settled.
       watchUpdates.push({ id: w.id, status: wanted ? "delivering" : "delivered", last_error: null });
     }

@@ -12,7 +12,7 @@ import {
 } from "../../../src/api/openapi-examples.js";
 import { loadConfig } from "../../../src/config.js";
 import type { Database } from "../../../src/db/client.js";
-import { buildEventBody } from "../../../src/delivery/events.js";
+import { buildEventBody } from "../../../src/domain/events.js";
 import { signPayload } from "../../../src/delivery/sign.js";
 import { createDeps } from "../../../src/deps.js";
 import { createLogger } from "../../../src/lib/logger.js";

@@ -1,15 +1,13 @@
 import { describe, expect, it } from "vitest";
-import type { ClaimedDelivery } from "../../../src/db/queries/claim-due-deliveries.js";
+import type { ClaimedDelivery, AttemptRecord, DeliveryOutcome } from "../../../src/domain/delivery.js";
 import {
   RETRY_JITTER_RATIO,
   SLOW_DOWN_FLOOR_MS,
   decideDelivery,
   releaseDelivery,
   retryDelayMs,
-  type AttemptRecord,
-  type DeliveryAck,
 } from "../../../src/delivery/backoff.js";
-import type { SendResult } from "../../../src/delivery/send.js";
+import type { SendResult } from "../../../src/domain/attempt.js";
 import { createSeededRandom, type Random } from "../../../src/lib/random.js";
 
 const NOW = new Date("2026-01-01T00:00:10.000Z");
@@ -216,7 +214,7 @@ describe("retryDelayMs: exhaustion", () => {
 describe("decideDelivery", () => {
   it.each([200, 201, 202, 204, 299])("%i is delivered", (code) => {
     const r = ok(code);
-    expect(decideDelivery(claimed(), r, ctx)).toStrictEqual<DeliveryAck>({
+    expect(decideDelivery(claimed(), r, ctx)).toStrictEqual<DeliveryOutcome>({
       ...base,
       kind: "delivered",
       nextAttemptAt: null,
@@ -262,7 +260,7 @@ describe("decideDelivery", () => {
     ["blocked", result({ error: "blocked" }), "blocked: the callback address is not allowed"],
   ])("%s fails at once", (_label, r, lastError) => {
     for (const seriesAttempt of [1, 5]) {
-      expect(decideDelivery(claimed({ seriesAttempt }), r, ctx)).toStrictEqual<DeliveryAck>({
+      expect(decideDelivery(claimed({ seriesAttempt }), r, ctx)).toStrictEqual<DeliveryOutcome>({
         ...base,
         kind: "failed",
         nextAttemptAt: null,
@@ -294,7 +292,7 @@ describe("decideDelivery", () => {
     ["too_large", result({ error: "too_large" }), "too_large", 5_000],
     ["no error given", result({ error: null }), "unknown", 5_000],
   ])("%s is retried (lastError %j) after %i ms", (_label, r, lastError, delay) => {
-    expect(decideDelivery(claimed(), r, ctx)).toStrictEqual<DeliveryAck>({
+    expect(decideDelivery(claimed(), r, ctx)).toStrictEqual<DeliveryOutcome>({
       ...base,
       kind: "retry",
       nextAttemptAt: new Date(NOW.getTime() + delay),
@@ -335,7 +333,7 @@ describe("decideDelivery", () => {
     ["dns", result({ error: "dns" }), "exhausted: 10 attempts, last dns"],
     ["no error given", result({ error: null }), "exhausted: 10 attempts, last unknown"],
   ])("gives up once the schedule is used up (%s)", (_label, r, lastError) => {
-    expect(decideDelivery(claimed({ seriesAttempt: 10, attempt: 14 }), r, ctx)).toStrictEqual<DeliveryAck>({
+    expect(decideDelivery(claimed({ seriesAttempt: 10, attempt: 14 }), r, ctx)).toStrictEqual<DeliveryOutcome>({
       ...base,
       kind: "failed",
       nextAttemptAt: null,
@@ -346,7 +344,7 @@ describe("decideDelivery", () => {
 
   describe("schedules", () => {
     // [ctx.scheduleMs, claimed.retryScheduleMs, series attempt, result, kind, delay or lastError]
-    it.each<[string, readonly number[], number[] | null, number, SendResult, DeliveryAck["kind"], number | string]>([
+    it.each<[string, readonly number[], number[] | null, number, SendResult, DeliveryOutcome["kind"], number | string]>([
       [
         "ctx [] (DELIVERY_RETRY_SCHEDULE=none): one attempt only",
         [],
@@ -424,7 +422,7 @@ describe("decideDelivery", () => {
       expect(ack.nextAttemptAt).toEqual(new Date(NOW.getTime() + 300_000)); // the series attempt picks the delay
     });
 
-    it.each<[string, SendResult, DeliveryAck["kind"], Partial<AttemptRecord>]>([
+    it.each<[string, SendResult, DeliveryOutcome["kind"], Partial<AttemptRecord>]>([
       ["a 2xx with a body", ok(200, { responseExcerpt: "thanks" }), "delivered", { responseExcerpt: "thanks", location: null }],
       ["a 2xx without a body", ok(204), "delivered", { responseExcerpt: null, location: null }],
       [
@@ -461,7 +459,7 @@ describe("decideDelivery", () => {
       ["abort-message (aborted wins)", result({ aborted: true, statusCode: 500, error: "status", abortMessage: true })],
     ])("%s releases the claim, due now, without an attempt record", (_label, r) => {
       for (const c of [claimed({ seriesAttempt: 10 }), claimed({ retryScheduleMs: [] })]) {
-        expect(decideDelivery(c, r, ctx)).toStrictEqual<DeliveryAck>({
+        expect(decideDelivery(c, r, ctx)).toStrictEqual<DeliveryOutcome>({
           ...base,
           kind: "release",
           nextAttemptAt: NOW,
@@ -486,7 +484,7 @@ describe("decideDelivery", () => {
 describe("releaseDelivery", () => {
   it("hands the claim back due at the given time, without an attempt", () => {
     const dueAt = new Date("2026-05-05T05:05:05.000Z");
-    expect(releaseDelivery(claimed({ claimSeq: 77, seriesAttempt: 3, attempt: 9 }), dueAt)).toStrictEqual<DeliveryAck>({
+    expect(releaseDelivery(claimed({ claimSeq: 77, seriesAttempt: 3, attempt: 9 }), dueAt)).toStrictEqual<DeliveryOutcome>({
       id: "msg_1",
       tenantId: "ten_1",
       claimSeq: 77,

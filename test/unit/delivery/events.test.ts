@@ -10,8 +10,8 @@ import {
   rebuildEventBody,
   type EventBody,
   type EventType,
-} from "../../../src/delivery/events.js";
-import { JOB_STATUSES, type JobStatus, type UpstreamJob } from "../../../src/upstream/job.js";
+} from "../../../src/domain/events.js";
+import { JOB_STATUSES, type JobStatus, type UpstreamJob } from "../../../src/domain/job.js";
 
 const OBSERVED = new Date("2026-01-02T03:04:05.678Z");
 

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { buildConnector, fetch, request, type Agent } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BlockedAddressError, createGuardedAgent, isBlockedAddressError } from "../../../src/delivery/guarded-agent.js";
+import { BlockedAddressError, createGuardedAgent, isBlockedAddressError } from "../../../src/security/guarded-agent.js";
 import { parseCallbackAllowlist } from "../../../src/security/callback-allowlist.js";
 import type { Resolver } from "../../../src/security/callback-url.js";
 import { fakeResolver } from "../../support/fake-resolver.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createOriginGate, type OriginGate, type OriginSnapshot } from "../../../src/delivery/origin-gate.js";
+import { createOriginGate, type OriginGate } from "../../../src/delivery/origin-gate.js";
+import { type OriginSnapshot } from "../../../src/domain/breaker.js";
 
 const T0 = Date.parse("2026-01-01T00:00:00.000Z");
 /** Fake time: `at(ms)` is T0 + ms. */

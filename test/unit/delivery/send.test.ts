@@ -2,15 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { Agent } from "undici";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { BlockedAddressError } from "../../../src/delivery/guarded-agent.js";
-import {
-  ATTEMPT_ERRORS,
-  MAX_RESPONSE_BYTES,
-  RESPONSE_EXCERPT_BYTES,
-  classifyNetworkError,
-  sendCallback,
-  type AttemptError,
-} from "../../../src/delivery/send.js";
+import { BlockedAddressError } from "../../../src/security/guarded-agent.js";
+import { ATTEMPT_ERRORS, type AttemptError } from "../../../src/domain/attempt.js";
+import { MAX_RESPONSE_BYTES, RESPONSE_EXCERPT_BYTES, classifyNetworkError, sendCallback } from "../../../src/delivery/send.js";
 import { waitFor } from "../../support/wait-for.js";
 
 const coded = (code: string, message = code): Error => Object.assign(new Error(message), { code });

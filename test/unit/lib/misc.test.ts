@@ -6,7 +6,7 @@ import { safeEqual, sha256Hex, stableStringify } from "../../../src/lib/hash.js"
 import { newId } from "../../../src/lib/ids.js";
 import { createSeededRandom, systemRandom, type Random } from "../../../src/lib/random.js";
 import { parseRetryAfterMs } from "../../../src/lib/retry-after.js";
-import { isDatabaseUnavailable } from "../../../src/errors.js";
+import { isDatabaseUnavailable } from "../../../src/db/connection-loss.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 const ID_PATTERN = /^[a-z]+_[0-9a-hjkmnp-tv-z]{26}$/; // Crockford base32, lower case: no i, l, o, u

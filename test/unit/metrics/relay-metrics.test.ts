@@ -3,13 +3,13 @@ import { describe, expect, it } from "vitest";
 import { createErrorHandler } from "../../../src/api/errors.js";
 import { metricsRoutes } from "../../../src/api/routes/metrics.js";
 import type { Config } from "../../../src/config.js";
-import type { DeliveryAck } from "../../../src/delivery/backoff.js";
-import type { SendResult } from "../../../src/delivery/send.js";
+import type { DeliveryOutcome } from "../../../src/domain/delivery.js";
+import type { SendResult } from "../../../src/domain/attempt.js";
 import { createLogger } from "../../../src/lib/logger.js";
 import type { MetricsSnapshot } from "../../../src/metrics/load-metrics-snapshot.js";
 import { attemptOutcome, finalOutcome, pollOutcome } from "../../../src/metrics/outcomes.js";
 import { createRelayMetrics, type RelayMetrics } from "../../../src/metrics/relay-metrics.js";
-import type { PollAck } from "../../../src/scheduler/decide-poll.js";
+import type { PollUpdate } from "../../../src/domain/poll.js";
 import type { JobFetchResult } from "../../../src/upstream/client.js";
 
 /** prom-client's own reading of one metric: `labels → value` (histograms: their `_count`). */
@@ -29,7 +29,7 @@ const at = (map: Map<string, number>, labels: Record<string, string> = {}) => ma
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 const ok: SendResult = { ok: true, statusCode: 204, durationMs: 40, error: null };
-const ack = (kind: DeliveryAck["kind"], lastError: string | null = null): DeliveryAck => ({
+const ack = (kind: DeliveryOutcome["kind"], lastError: string | null = null): DeliveryOutcome => ({
   id: "msg_1",
   tenantId: "ten_1",
   claimSeq: 1,
@@ -39,18 +39,18 @@ const ack = (kind: DeliveryAck["kind"], lastError: string | null = null): Delive
   attempt: null,
 });
 const body = (type: string, seenAt: number) => JSON.stringify({ type, timestamp: new Date(seenAt).toISOString(), data: {} });
-const changedAck = { event: { type: "job.completed" } } as PollAck;
+const changedAck = { event: { type: "job.completed" } } as PollUpdate;
 const quiet = () => createRelayMetrics({ processMetrics: false });
 
 describe("outcome labels", () => {
-  it.each<[string, JobFetchResult, PollAck | undefined, string]>([
+  it.each<[string, JobFetchResult, PollUpdate | undefined, string]>([
     ["same status", { kind: "ok", job: { id: "j", status: "processing" } }, undefined, "unchanged"],
-    ["recovered, same status", { kind: "ok", job: { id: "j", status: "processing" } }, {} as PollAck, "unchanged"],
+    ["recovered, same status", { kind: "ok", job: { id: "j", status: "processing" } }, {} as PollUpdate, "unchanged"],
     ["new status", { kind: "ok", job: { id: "j", status: "completed" } }, changedAck, "changed"],
-    ["404", { kind: "not_found" }, {} as PollAck, "not_found"],
-    ["429", { kind: "rate_limited", retryAfterMs: 1000 }, {} as PollAck, "rate_limited"],
-    ["401", { kind: "unauthorized", statusCode: 401 }, {} as PollAck, "unauthorized"],
-    ["timeout", { kind: "error", reason: "timeout", message: "t" }, {} as PollAck, "error"],
+    ["404", { kind: "not_found" }, {} as PollUpdate, "not_found"],
+    ["429", { kind: "rate_limited", retryAfterMs: 1000 }, {} as PollUpdate, "rate_limited"],
+    ["401", { kind: "unauthorized", statusCode: 401 }, {} as PollUpdate, "unauthorized"],
+    ["timeout", { kind: "error", reason: "timeout", message: "t" }, {} as PollUpdate, "error"],
   ])("poll: %s → %s", (_label, result, pollAck, expected) => {
     expect(pollOutcome(result, pollAck)).toBe(expected);
   });
@@ -67,7 +67,7 @@ describe("outcome labels", () => {
     expect(attemptOutcome({ durationMs: 1, ...result } as SendResult)).toBe(expected);
   });
 
-  it.each<[DeliveryAck, string | undefined]>([
+  it.each<[DeliveryOutcome, string | undefined]>([
     [ack("delivered"), "delivered"],
     [ack("retry", "status 500"), undefined],
     [ack("release"), undefined],
@@ -85,7 +85,7 @@ describe("createRelayMetrics recorders", () => {
     const m = quiet();
     m.pollFinished({ kind: "ok", job: { id: "j", status: "processing" } }, undefined);
     m.pollFinished({ kind: "ok", job: { id: "j", status: "completed" } }, changedAck);
-    m.pollFinished({ kind: "not_found" }, {} as PollAck);
+    m.pollFinished({ kind: "not_found" }, {} as PollUpdate);
     m.upstreamRequest("get_job", "ok", 120);
     m.pollsClaimed([{ dueAt: new Date(T0 - 1500) }, { dueAt: new Date(T0 + 10) }, {}], new Date(T0));
     const polls = await read(m, "polls_total");

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { buildEventBody } from "../../../src/delivery/events.js";
+import { buildEventBody } from "../../../src/domain/events.js";
 import { signPayload } from "../../../src/delivery/sign.js";
 
 export const newSecret = (bytes = 32): string => `whsec_${randomBytes(bytes).toString("base64")}`;

@@ -1,17 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { ClaimedPoll } from "../../../src/db/queries/claim-due-polls.js";
+import type { ClaimedPoll, PollUpdate } from "../../../src/domain/poll.js";
 import { createSeededRandom, type Random } from "../../../src/lib/random.js";
 import type { CadenceOptions } from "../../../src/scheduler/cadence.js";
-import {
-  NOT_FOUND_LIMIT,
-  decidePoll,
-  releasePoll,
-  type DecideContext,
-  type PollAck,
-} from "../../../src/scheduler/decide-poll.js";
+import { NOT_FOUND_LIMIT, decidePoll, releasePoll, type DecideContext } from "../../../src/scheduler/decide-poll.js";
 import { backoffPlan } from "../../../src/scheduler/plan-polls.js";
 import type { JobFetchResult } from "../../../src/upstream/client.js";
-import type { UpstreamJob } from "../../../src/upstream/job.js";
+import type { UpstreamJob } from "../../../src/domain/job.js";
 
 const NOW = new Date("2026-01-01T00:00:00.000Z");
 /** The job was first watched 30 s ago and last polled 4 s ago. */
@@ -76,7 +70,7 @@ const job = (status: UpstreamJob["status"], extra: Record<string, unknown> = {})
 const base = { id: "pol_1", tenantId: "ten_1", jobId: "job_1", claimSeq: 7, polled: 1, observedAt: NOW } as const;
 
 /** Narrows an ack that must exist. */
-function defined(ack: PollAck | undefined): PollAck {
+function defined(ack: PollUpdate | undefined): PollUpdate {
   expect(ack).toBeDefined();
   return ack!;
 }
@@ -132,7 +126,7 @@ describe("decidePoll", () => {
 
   describe("ok, still running: a new plan", () => {
     // [case, poll overrides, fetched job, event, job type the plan is asked for]
-    it.each<[string, Partial<ClaimedPoll>, UpstreamJob, PollAck["event"], string | undefined]>([
+    it.each<[string, Partial<ClaimedPoll>, UpstreamJob, PollUpdate["event"], string | undefined]>([
       ["first sight of the type", { jobType: null }, job("processing", { type: "render" }), undefined, "render"],
       [
         "first poll: queued (no event)",
@@ -250,7 +244,7 @@ describe("decidePoll", () => {
     /** Midpoint of the last two polls (NOW − 2 s) minus the start (NOW − 30 s). */
     const MIDPOINT_DURATION = 28_000;
     // [case, poll overrides, fetched job, event, observation]
-    it.each<[string, Partial<ClaimedPoll>, UpstreamJob, PollAck["event"], PollAck["observation"]]>([
+    it.each<[string, Partial<ClaimedPoll>, UpstreamJob, PollUpdate["event"], PollUpdate["observation"]]>([
       [
         "processing → completed",
         {},
@@ -352,7 +346,7 @@ describe("decidePoll", () => {
   });
 
   describe("not_found", () => {
-    it.each<[number, number, PollAck["status"]]>([
+    it.each<[number, number, PollUpdate["status"]]>([
       [0, 1, "active"],
       [1, 2, "active"],
       [2, 3, "expired"],
@@ -550,7 +544,7 @@ describe("errors while a plan runs", () => {
 describe("releasePoll", () => {
   const now = new Date("2026-02-02T02:02:02.000Z");
   const poll = claimed({ intervalMs: 4_321, notFoundCount: 2, errorCount: 5, claimSeq: 9 });
-  const released = (nextPollAt: Date): PollAck => ({
+  const released = (nextPollAt: Date): PollUpdate => ({
     id: "pol_1",
     tenantId: "ten_1",
     jobId: "job_1",

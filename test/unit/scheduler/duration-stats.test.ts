@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createSeededRandom, type Random } from "../../../src/lib/random.js";
-import { DECAY, MIN_SAMPLES, modelOf, observeDuration, type TypeStats } from "../../../src/scheduler/duration-stats.js";
+import { DECAY, MIN_SAMPLES, modelOf, observeDuration } from "../../../src/scheduler/duration-stats.js";
+import { type TypeStats } from "../../../src/domain/type-stats.js";
 
 /** Standard normal (Box–Muller) from a seeded generator. */
 function normal(random: Random): number {

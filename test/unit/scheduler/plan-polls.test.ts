@@ -8,8 +8,8 @@ import {
   expectedPolls,
   predictivePlan,
   survival,
-  type DurationModel,
 } from "../../../src/scheduler/plan-polls.js";
+import { type DurationModel } from "../../../src/domain/type-stats.js";
 
 const cadence: CadenceOptions = { minIntervalMs: 1_000, maxIntervalMs: 10_000 };
 const fixed = (value: number): Random => ({ float: () => value, bytes: (n) => Buffer.alloc(n) });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ClaimedPoll } from "../../../src/db/queries/claim-due-polls.js";
-import type { PollAck } from "../../../src/scheduler/decide-poll.js";
+import type { ClaimedPoll, PollUpdate } from "../../../src/domain/poll.js";
 import { createPollTracker } from "../../../src/scheduler/poll-tracker.js";
 
 const claim = (claimSeq: number, id = "pol_1"): ClaimedPoll => ({
@@ -19,7 +18,7 @@ const claim = (claimSeq: number, id = "pol_1"): ClaimedPoll => ({
   plannedPredictive: false,
 });
 
-const ack = (claimSeq: number): PollAck => ({
+const ack = (claimSeq: number): PollUpdate => ({
   id: "pol_1",
   tenantId: "ten_1",
   jobId: "job_1",

@@ -1,13 +1,19 @@
-import { parseResult, type JobStatus, type UpstreamJob } from "../upstream/job.js";
+import { parseResult, type JobStatus, type UpstreamJob } from "./job.js";
 
 /** Events a watch can subscribe to. */
 export const JOB_EVENTS = ["job.processing", "job.completed", "job.failed", "job.canceled"] as const;
 export type JobEvent = (typeof JOB_EVENTS)[number];
 /** Every event the relay sends; `watch.expired` is always sent, whatever the subscription. */
-export type EventType = JobEvent | "watch.expired";
+export const EVENT_TYPES = [...JOB_EVENTS, "watch.expired"] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
 /** Default subscription: the three terminal outcomes. */
 export const DEFAULT_EVENTS: readonly JobEvent[] = ["job.completed", "job.failed", "job.canceled"];
-export const TERMINAL_EVENTS: ReadonlySet<EventType> = new Set(["job.completed", "job.failed", "job.canceled"]);
+/** The events that end a job: sending one settles its watch. */
+export const TERMINAL_EVENTS: readonly EventType[] = ["job.completed", "job.failed", "job.canceled"];
+
+export function isTerminalEvent(type: string): boolean {
+  return (TERMINAL_EVENTS as readonly string[]).includes(type);
+}
 
 /** A watch's events are delivered in rank order: processing (0) before the final event (1). */
 export function eventRank(type: EventType): number {

@@ -1,0 +1,116 @@
+import { buildEventBody, eventRank, type EventType } from "./events.js";
+import type { UpstreamJob } from "./job.js";
+import type { AttemptTrigger } from "./watch.js";
+
+/** What shapes a watch's deliveries: where they go, how they are retried, what they carry. */
+export interface WatchTarget {
+  id: string;
+  tenantId: string;
+  jobId: string;
+  callbackUrl: string;
+  metadata: Record<string, unknown> | null;
+  /** The watch's own retry delays; null uses DELIVERY_RETRY_SCHEDULE. */
+  retryScheduleMs: number[] | null;
+  callbackHeaders: Record<string, string> | null;
+}
+
+/** One event of a job, about to become a message for each watch that wants it. */
+export interface DeliveryEvent {
+  type: EventType;
+  observedAt: Date;
+  /** The job as fetched (null for watch.expired of a job never seen). */
+  job: UpstreamJob | null;
+  /** When `job` was fetched from Rendley. */
+  jobFetchedAt: Date | null;
+  reason?: string | undefined;
+}
+
+/** An event message to store, due now: its body is final (it is signed as these exact bytes on every attempt). */
+export interface NewDelivery {
+  id: string;
+  tenantId: string;
+  watchId: string;
+  event: EventType;
+  rank: number;
+  callbackUrl: string;
+  /** scheme://host:port of the callback URL. */
+  origin: string;
+  body: string;
+  jobFetchedAt: Date | null;
+  retryScheduleMs: number[] | null;
+  extraHeaders: Record<string, string> | null;
+}
+
+/** The message of `event` for `watch`: the body built and serialised once, the watch's schedule and headers with it. */
+export function newDelivery(id: string, watch: WatchTarget, event: DeliveryEvent): NewDelivery {
+  return {
+    id,
+    tenantId: watch.tenantId,
+    watchId: watch.id,
+    event: event.type,
+    rank: eventRank(event.type),
+    callbackUrl: watch.callbackUrl,
+    origin: new URL(watch.callbackUrl).origin,
+    body: buildEventBody({
+      type: event.type,
+      observedAt: event.observedAt,
+      watchId: watch.id,
+      jobId: watch.jobId,
+      job: event.job,
+      metadata: watch.metadata,
+      ...(event.reason ? { reason: event.reason } : {}),
+    }),
+    jobFetchedAt: event.jobFetchedAt,
+    retryScheduleMs: watch.retryScheduleMs,
+    extraHeaders: watch.callbackHeaders,
+  };
+}
+
+/** A delivery leased to this process for one callback attempt. */
+export interface ClaimedDelivery {
+  id: string;
+  tenantId: string;
+  watchId: string;
+  event: string;
+  callbackUrl: string;
+  /** scheme://host:port of the callback URL. */
+  origin: string;
+  body: string;
+  /** When the job inside `body` was fetched (null: no job, e.g. watch.expired of an unknown job). */
+  jobFetchedAt: Date | null;
+  /** The watch's own schedule, or null for the configured one. */
+  retryScheduleMs: number[] | null;
+  extraHeaders: Record<string, string> | null;
+  claimSeq: number;
+  /** This attempt's number within the current series (1 = the immediate first attempt). */
+  seriesAttempt: number;
+  /** This attempt's number over the delivery's life (numbers the attempt log). */
+  attempt: number;
+  trigger: AttemptTrigger;
+}
+
+/** An attempt as recorded in the log. */
+export interface AttemptRecord {
+  attempt: number;
+  trigger: AttemptTrigger;
+  at: Date;
+  statusCode: number | null;
+  durationMs: number;
+  error: string | null;
+  responseExcerpt: string | null;
+  location: string | null;
+}
+
+/** How one delivery attempt is written back (batched with others). */
+export interface DeliveryOutcome {
+  id: string;
+  tenantId: string;
+  claimSeq: number;
+  /** delivered: acknowledged. retry: pending again at nextAttemptAt. failed: given up. release: the claim is handed back unused. */
+  kind: "delivered" | "retry" | "failed" | "release";
+  nextAttemptAt: Date | null;
+  lastError: string | null;
+  attempt: AttemptRecord | null;
+  /** A body rebuilt around a freshly fetched job (same webhook-id), stored for later attempts. */
+  refreshed?: { body: string; jobFetchedAt: Date };
+}
