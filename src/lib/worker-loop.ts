@@ -1,7 +1,10 @@
 import { setMaxListeners } from "node:events";
 import pLimit from "p-limit";
+import { createAckBatcher } from "./ack-batcher.js";
+import { claimAgainAtOnce, claimLimit, cameBackFull, createClaimPolicy, worthWaking } from "./claim-policy.js";
 import { coerceError, errorForLog } from "./error-for-log.js";
 import type { Logger } from "./logger.js";
+import { createWakeSignal, type WakeReason } from "./wake-signal.js";
 
 export interface WorkerLoopOptions<Item, Result> {
   /** Name used in logs (`scheduler`, `delivery`). */
@@ -62,106 +65,50 @@ const MAX_BACKOFF_MS = 2_000;
 /** An item whose processing crashed in the relay's own code is released due this much later, so a persistent bug cannot spin on one row. */
 export const CRASH_RETRY_MS = 5_000;
 
+/** During an outage (contiguous errors) a failed claim or write is logged at most this often, not once per tick. */
+const ERROR_LOG_INTERVAL_MS = 10_000;
+
 /**
- * A claim/process/acknowledge loop (graphile-worker's worker loop, River's batch completer):
- * claims as many items as there are free slots, runs them under a p-limit, and acknowledges finished
- * results in batches: while one flush runs, the next results gather, so the write cost per item falls
- * as load rises. A slot frees as soon as its item is processed; results waiting for their write are
- * bounded separately (`maxUnacked`), which bounds memory and the ack backlog.
+ * A claim/process/acknowledge loop (graphile-worker's worker loop): claims as many items as the claim
+ * policy allows (src/lib/claim-policy.ts), runs them under a p-limit, and hands each result to an ack
+ * batcher (src/lib/ack-batcher.ts) that writes them back in batches. A slot frees as soon as its item is
+ * processed; results waiting for their write are bounded separately (`maxUnacked`), which bounds memory
+ * and the ack backlog.
  */
 export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, Result>): WorkerLoop {
   const { name, concurrency, logger } = options;
   const idleMs = options.idleMs ?? 200;
-  const maxUnacked = Math.max(concurrency, options.maxUnacked ?? 4 * concurrency);
+  const policy = createClaimPolicy(concurrency, options.maxUnacked);
   const limit = pLimit(concurrency);
-  const minClaim = Math.max(1, Math.floor(concurrency / 8));
   const abort = new AbortController();
   // Every item in flight hangs a request deadline on this signal (src/lib/deadline.ts): up to `concurrency`
   // listeners at once is expected, not the leak Node's default limit of 10 warns about.
   setMaxListeners(0, abort.signal);
+  const wakeSignal = createWakeSignal(); // finished work, landed batches and nudge() cut the loop's sleep short
 
-  let running = false;
-  let stopping = false;
+  // "stopping" from stop() on (also once it resolved): unstarted work is handed back, not run.
+  let phase: "idle" | "running" | "stopping" = "idle";
   let loopDone: Promise<void> = Promise.resolve();
   let unacked = 0; // claimed, not yet written back
   let inProcess = 0; // claimed, not yet processed
-  let pending: Result[] = [];
-  let flushing: Promise<void> | undefined;
-  // Counted apart: a claim that succeeds says nothing about writes that keep failing, nor the reverse.
-  let claimErrors = 0;
-  let ackErrors = 0;
-  const errors = () => claimErrors + ackErrors;
-  let wake: (() => void) | undefined;
-  let nudged = false; // a wake-up that arrived while nothing was sleeping (during a claim)
-  let lastErrorLogAt = 0;
   let backlog = false; // the last claim filled its limit
+  // Counted apart from ack errors: a claim that succeeds says nothing about writes that keep failing, nor the reverse.
+  let claimErrors = 0;
+  const errors = (): number => claimErrors + acks.contiguousErrors;
+  const logError = throttledErrorLog(logger, name, errors);
+  const backoffMs = (): number => Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(errors(), 6));
 
-  const signal = () => {
-    const w = wake;
-    wake = undefined;
-    if (w) w();
-    else nudged = true;
-  };
-
-  const sleep = (ms: number) =>
-    new Promise<"timer" | "woken">((resolve) => {
-      if (nudged) {
-        nudged = false;
-        resolve("woken");
-        return;
-      }
-      const timer = setTimeout(() => {
-        wake = undefined;
-        resolve("timer");
-      }, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve("woken");
-      };
-    });
-
-  const logError = (what: string, err: Error) => {
-    // A database outage would otherwise print one line per tick.
-    const now = Date.now();
-    const contiguousErrors = errors();
-    if (contiguousErrors <= 1 || now - lastErrorLogAt > 10_000) {
-      lastErrorLogAt = now;
-      logger.error({ err: errorForLog(err), contiguousErrors }, `${name}: ${what} failed`);
-    }
-  };
-
-  const backoffMs = () => Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(errors(), 6));
-
-  async function flush(): Promise<void> {
-    while (pending.length > 0) {
-      const batch = pending;
-      pending = [];
-      try {
-        const startedAt = performance.now();
-        const written = (await options.ack(batch)) ?? batch.length;
-        if (written > 0) options.observe?.written(written, (performance.now() - startedAt) / 1000);
-        ackErrors = 0;
-        unacked -= batch.length;
-        signal();
-      } catch (err) {
-        ackErrors++;
-        logError("acknowledging results", coerceError(err));
-        pending = batch.concat(pending);
-        if (abort.signal.aborted && !running) return; // stopping and the database is gone: leases will expire
-        await new Promise((r) => setTimeout(r, backoffMs()));
-      }
-    }
-  }
-
-  function scheduleFlush(): void {
-    if (!flushing) {
-      flushing = flush().finally(() => {
-        flushing = undefined;
-        // Stopping with the database gone: give up rather than spin; the leases will expire.
-        if (pending.length > 0 && !(abort.signal.aborted && !running)) scheduleFlush();
-      });
-    }
-  }
+  const acks = createAckBatcher<Result>({
+    ack: (results) => options.ack(results),
+    observe: options.observe,
+    landed(count) {
+      unacked -= count;
+      wakeSignal.wake();
+    },
+    failed: (error) => logError("acknowledging results", error),
+    retryDelayMs: backoffMs,
+    givingUp: () => abort.signal.aborted && phase !== "running",
+  });
 
   const release = (item: Item): Result =>
     options.release ? options.release(item) : options.onCrash(item, new Error(`${name}: stopped before it started`));
@@ -169,7 +116,7 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
   function run(item: Item): Promise<Result> {
     return limit(async () => {
       // Stopping: work that has not started is handed back at once, so the next process need not wait for the lease.
-      if (stopping) return release(item);
+      if (phase === "stopping") return release(item);
       try {
         return await options.process(item, abort.signal);
       } catch (err) {
@@ -180,11 +127,18 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
     });
   }
 
+  // The slot frees now; the result waits for its batch write without holding one.
+  function processed(result: Result): void {
+    inProcess--;
+    acks.add(result);
+    if (worthWaking(policy, inProcess)) wakeSignal.wake(); // enough free slots for a claim
+  }
+
   async function claimSafe(n: number): Promise<Item[]> {
     try {
       const startedAt = performance.now();
       const items = await options.claim(n, { backlog });
-      backlog = items.length === n;
+      backlog = cameBackFull(n, items.length);
       options.observe?.claimed(items.length, (performance.now() - startedAt) / 1000);
       claimErrors = 0;
       return items;
@@ -196,51 +150,38 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
   }
 
   async function loop(): Promise<void> {
-    let lastWake: "timer" | "woken" = "timer";
-    while (running) {
-      const free = Math.min(concurrency - inProcess, maxUnacked - unacked);
-      if (free > 0 && (free >= minClaim || unacked === 0 || lastWake === "timer")) {
-        const items = await claimSafe(free);
-        if (!running && items.length === 0) break;
+    let wokenBy: WakeReason = "timer";
+    while (phase === "running") {
+      const n = claimLimit(policy, inProcess, unacked, wokenBy);
+      if (n > 0) {
+        const items = await claimSafe(n);
+        if (phase !== "running" && items.length === 0) break;
         unacked += items.length;
         inProcess += items.length;
-        for (const item of items) {
-          void run(item).then((result) => {
-            inProcess--;
-            pending.push(result);
-            scheduleFlush();
-            // Enough slots for a claim: wake the loop (a wake per item would only re-arm its idle timer).
-            if (concurrency - inProcess >= minClaim) signal();
-          });
-        }
-        if (items.length === free && errors() === 0) continue; // more may be due
+        for (const item of items) void run(item).then(processed);
+        if (claimAgainAtOnce(n, items.length, errors())) continue; // more may be due
       }
-      lastWake = await sleep(errors() > 0 ? backoffMs() : idleMs);
+      wokenBy = await wakeSignal.sleep(errors() > 0 ? backoffMs() : idleMs);
     }
   }
 
   return {
     start() {
-      if (running) return;
-      running = true;
-      stopping = false;
+      if (phase === "running") return;
+      phase = "running";
       loopDone = loop();
     },
     async stop(graceMs) {
-      running = false;
-      stopping = true;
-      signal();
+      phase = "stopping";
+      wakeSignal.wake();
       await loopDone;
       const deadline = Date.now() + graceMs;
-      while (unacked > 0 && Date.now() < deadline) {
-        await sleep(Math.min(20, deadline - Date.now())); // acks call signal() and end this early
-      }
+      // Landed batches wake each of these sleeps early.
+      while (unacked > 0 && Date.now() < deadline) await wakeSignal.sleep(Math.min(20, deadline - Date.now()));
       if (unacked > 0) {
         abort.abort(); // in-flight requests end now; their results release the claims
         const hardDeadline = Date.now() + 1_000;
-        while (unacked > 0 && Date.now() < hardDeadline) {
-          await sleep(20);
-        }
+        while (unacked > 0 && Date.now() < hardDeadline) await wakeSignal.sleep(20);
       }
       limit.clearQueue();
     },
@@ -250,9 +191,22 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
       if (results.length > 0) await options.ack(results);
       return items.length;
     },
-    nudge: signal,
+    nudge: wakeSignal.wake,
     get contiguousErrors() {
       return errors();
     },
+  };
+}
+
+/** Logs a failed claim or write: the first of a run of errors at once, then one line per interval while they last. */
+function throttledErrorLog(logger: Logger, name: string, contiguousErrors: () => number) {
+  let lastLoggedAt = 0;
+  return (what: string, err: Error) => {
+    const now = Date.now();
+    const count = contiguousErrors();
+    if (count <= 1 || now - lastLoggedAt > ERROR_LOG_INTERVAL_MS) {
+      lastLoggedAt = now;
+      logger.error({ err: errorForLog(err), contiguousErrors: count }, `${name}: ${what} failed`);
+    }
   };
 }

@@ -377,7 +377,8 @@ describe("createWorkerLoop", () => {
 
     // Source bug (minor): nudge() only resolves a sleep that is already pending (`wake`). A nudge that arrives
     // while a claim is in flight (whose query may not see the just-added row) is dropped, and the loop then
-    // sleeps the whole idleMs. The usual fix is a "nudged" flag that makes the next sleep return at once.
+    // sleeps the whole idleMs. The usual fix is a "nudged" flag that makes the next sleep return at once
+    // (now src/lib/wake-signal.ts, unit-tested in wake-signal.test.ts).
     it("keeps a nudge that arrives during a claim, so the loop does not sleep the full idleMs", async () => {
       let releaseFirstClaim!: () => void;
       const h = harness({
@@ -479,7 +480,8 @@ describe("createWorkerLoop", () => {
       expect(h.claimLimits).toEqual([]);
     });
 
-    // Source bug: flush() gives up when stopping with the database gone (`if (abort.signal.aborted && !running) return`),
+    // Source bug (the batcher is now src/lib/ack-batcher.ts; `givingUp()` is `abort.signal.aborted && !running`):
+    // flush() gives up when stopping with the database gone (`if (abort.signal.aborted && !running) return`),
     // but scheduleFlush's `.finally` reschedules it at once while results are pending, with no backoff. From the abort
     // on, ack is retried in a tight loop, during stop's 2 s hard wait and forever after stop resolves. (With an ack that
     // rejects without I/O, e.g. `Promise.reject`, the loop is pure microtasks: timers starve and stop() never resolves.)
