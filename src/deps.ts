@@ -1,6 +1,7 @@
 import { Agent, type Dispatcher } from "undici";
 import type { Config } from "./config.js";
 import type { Database } from "./db/client.js";
+import { loadRendleyKeyCiphertext } from "./db/queries/load-rendley-key-ciphertext.js";
 import { createGuardedAgent } from "./security/guarded-agent.js";
 import { systemClock, type Clock } from "./lib/clock.js";
 import type { Logger } from "./lib/logger.js";
@@ -9,7 +10,7 @@ import { createUpstreamHealth, type UpstreamHealth } from "./upstream/upstream-h
 import { systemResolver, type Resolver } from "./security/callback-url.js";
 import { createSecretBox, type SecretBox } from "./security/secret-box.js";
 import { instrumentUpstream } from "./metrics/instrument-upstream.js";
-import { loadMetricsSnapshot } from "./metrics/load-metrics-snapshot.js";
+import { loadMetricsSnapshot } from "./db/queries/load-metrics-snapshot.js";
 import { createRelayMetrics, type RelayMetrics } from "./metrics/relay-metrics.js";
 import { createUpstreamClient, type UpstreamClient } from "./upstream/client.js";
 import { createTenantKeys, type TenantKeys } from "./upstream/tenant-keys.js";
@@ -72,7 +73,13 @@ export function createDeps(config: Config, db: Database, logger: Logger, overrid
     logger,
     resolver,
     secretBox,
-    tenantKeys: createTenantKeys({ db, clock, box: secretBox, envKey: config.rendleyApiKey, logger }),
+    tenantKeys: createTenantKeys({
+      loadCiphertext: (tenantId) => loadRendleyKeyCiphertext(db, tenantId),
+      clock,
+      box: secretBox,
+      envKey: config.rendleyApiKey,
+      logger,
+    }),
     upstreamHealth: createUpstreamHealth(),
     callbackDispatcher,
     metrics,

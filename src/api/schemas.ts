@@ -3,8 +3,8 @@ import { JOB_EVENTS } from "../domain/events.js";
 import { ATTEMPT_ERRORS } from "../domain/attempt.js";
 import { parseScheduleMs } from "../lib/duration.js";
 import { JOB_STATUSES } from "../domain/job.js";
+import { WATCH_STATUSES } from "../domain/watch.js";
 
-export const WATCH_STATUSES = ["watching", "delivering", "delivered", "failed", "canceled", "expired"] as const;
 export const MAX_METADATA_BYTES = 4 * 1024;
 export const MAX_JSON_DEPTH = 32;
 

@@ -1,5 +1,5 @@
 import type { Deps } from "../deps.js";
-import { AppError, ValidationError } from "../errors.js";
+import { AppError, ConflictError, ValidationError } from "../errors.js";
 import { checkCallbackUrl } from "../security/callback-url.js";
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -11,6 +11,11 @@ export function assertIdempotencyKey(key: string | undefined): void {
       { path: "Idempotency-Key", message: "1 to 255 printable characters without spaces" },
     ]);
   }
+}
+
+/** An `Idempotency-Key` already used with another request body. */
+export function idempotencyConflict(): ConflictError {
+  return new ConflictError("idempotency_conflict", "this Idempotency-Key was already used with a different request body");
 }
 
 /**

@@ -1,15 +1,14 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import type { CreateWatchInput, JobEvent, WatchStatus } from "../client/index.js";
+import { WATCH_STATUSES, type CreateWatchInput, type JobEvent, type WatchStatus } from "../client/index.js";
 import { print, printJson, tenantClient, warn, type CliContext, type ConnectionOptions } from "./context.js";
 import { formatWatch, formatWatchTable } from "./format-watch.js";
 import { collectEvents, EVENTS, idempotencyKey, metadataObject, wholeNumber, withTenantOptions } from "./options.js";
 
-const STATUSES: readonly WatchStatus[] = ["watching", "delivering", "delivered", "failed", "canceled", "expired"];
-
 type Common = ConnectionOptions & { json?: boolean };
 
 function status(value: string): WatchStatus {
-  if (!STATUSES.includes(value as WatchStatus)) throw new InvalidArgumentError(`expected one of ${STATUSES.join(", ")}`);
+  if (!(WATCH_STATUSES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${WATCH_STATUSES.join(", ")}`);
   return value as WatchStatus;
 }
 
@@ -68,7 +67,7 @@ export function watchCommands(ctx: CliContext): Command[] {
   const list = withTenantOptions(
     new Command("list")
       .description("watches, newest first (one page, or every page with --all)")
-      .option("--status <status>", `only watches in this status (${STATUSES.join(", ")})`, status)
+      .option("--status <status>", `only watches in this status (${WATCH_STATUSES.join(", ")})`, status)
       .option("--job <job_id>", "only watches of this job")
       .option("--limit <n>", "page size, 1-200 (default 50)", wholeNumber(1, 200))
       .option("--cursor <cursor>", "the page after this cursor (printed under a page that has more)")

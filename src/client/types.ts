@@ -1,14 +1,14 @@
 /**
  * The relay API's objects, written by hand to match the routes (src/api/routes/*): the client needs none
- * of the server's dependencies. Field names are the API's own (snake_case).
+ * of the server's dependencies, only the relay's vocabulary (src/domain, which imports nothing). Field names
+ * are the API's own (snake_case).
  */
+import type { AttemptError } from "../domain/attempt.js";
+import type { EventType, JobEvent } from "../domain/events.js";
+import type { WatchStatus } from "../domain/watch.js";
 
-export type WatchStatus = "watching" | "delivering" | "delivered" | "failed" | "canceled" | "expired";
-export type JobEvent = "job.processing" | "job.completed" | "job.failed" | "job.canceled";
-/** Every event type a delivery can carry (`watch.expired` is always sent). */
-export type EventType = JobEvent | "watch.expired";
-export type AttemptErrorCode =
-  "timeout" | "connection_refused" | "connection_reset" | "dns" | "tls" | "blocked" | "redirect" | "too_large" | "status";
+export type { EventType, JobEvent, WatchStatus };
+export type AttemptErrorCode = AttemptError;
 
 /** Rendley's job object, verbatim as last seen upstream (`input_data`/`result_data` stay JSON strings). */
 export interface RendleyJob {

@@ -11,7 +11,7 @@ import { countWatchesByStatus } from "../db/queries/dashboard-counts.js";
 import { notifyLatencyByMinute } from "../db/queries/dashboard-latency.js";
 import { findDashboardKey } from "../db/queries/dashboard-sessions.js";
 import { listDashboardWatches } from "../db/queries/dashboard-watch-list.js";
-import { loadWatchViews } from "../db/queries/load-watch-views.js";
+import { loadWatchViews } from "../api/watch-view.js";
 import { redeliverWatch } from "../db/queries/redeliver-watch.js";
 import type { Deps } from "../deps.js";
 import { AppError } from "../errors.js";
@@ -20,7 +20,8 @@ import { isDatabaseUnavailable } from "../db/connection-loss.js";
 import { safeEqual, sha256Hex } from "../lib/hash.js";
 import { PAGE_HEADERS } from "./layout.js";
 import { LoginPage, MessagePage } from "./login-page.js";
-import { EVENT_FILTERS, OverviewPage, overviewHref, WATCH_STATUSES, type ListFilters } from "./overview-page.js";
+import { WATCH_STATUSES } from "../domain/watch.js";
+import { EVENT_FILTERS, OverviewPage, overviewHref, type ListFilters } from "./overview-page.js";
 import { PageError } from "./page-error.js";
 import {
   csrfTokenFor,

@@ -1,10 +1,10 @@
 import type { LatencyBucket } from "../db/queries/dashboard-latency.js";
 import type { DashboardWatchRow } from "../db/queries/dashboard-watch-list.js";
 import { JOB_EVENTS } from "../domain/events.js";
+import { WATCH_STATUSES } from "../domain/watch.js";
 import { LatencyChart } from "./latency-chart.js";
 import { Badge, formatTime, Layout } from "./layout.js";
 
-export const WATCH_STATUSES = ["watching", "delivering", "delivered", "failed", "canceled", "expired"] as const;
 export const EVENT_FILTERS: readonly string[] = JOB_EVENTS;
 
 /** The list's filters as they appear in the query string. */

@@ -1,9 +1,8 @@
-import { sql } from "drizzle-orm";
 import { errorForLog } from "../lib/error-for-log.js";
 import type { Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
 import type { Database } from "./client.js";
-import { toDate } from "./sql-values.js";
+import { readDatabaseTime } from "./queries/read-database-time.js";
 
 /** A clock that reads the process's clock and adds its measured offset to the database's clock. */
 export interface DatabaseClock extends Clock {
@@ -42,9 +41,8 @@ export function createDatabaseClock(
 
   async function sample(): Promise<{ offsetMs: number; roundTripMs: number }> {
     const sent = base.now().getTime();
-    const [row] = await db.rows<{ now: Date | string }>(sql`select clock_timestamp() as now`);
+    const at = (await readDatabaseTime(db)).getTime();
     const received = base.now().getTime();
-    const at = toDate(row?.now)!.getTime();
     return { offsetMs: at - (sent + received) / 2, roundTripMs: received - sent };
   }
 

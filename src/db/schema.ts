@@ -13,6 +13,8 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
+import { FINISHED_WATCH_STATUSES } from "../domain/watch.js";
+import { literalList } from "./sql-values.js";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 const createdAt = () => ts("created_at").notNull().defaultNow();
@@ -163,7 +165,7 @@ export const watches = pgTable(
     // Retention finds old finished watches without walking the live ones.
     index("watches_finished_updated_idx")
       .on(t.updatedAt)
-      .where(sql`status in ('delivered', 'failed', 'canceled', 'expired')`),
+      .where(sql`status in ${literalList(FINISHED_WATCH_STATUSES)}`),
     uniqueIndex("watches_tenant_idempotency_key").on(t.tenantId, t.idempotencyKey),
   ],
 );

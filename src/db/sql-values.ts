@@ -29,3 +29,14 @@ export function toJson<T>(value: unknown): T | null {
   if (value === null || value === undefined) return null;
   return (typeof value === "string" ? JSON.parse(value) : value) as T;
 }
+
+/**
+ * A list of the domain's own words (statuses) written into the statement as literals, `('a', 'b')`. Only
+ * where a partial index's predicate must be matched when the statement is planned (a parameter would hide
+ * the values from the planner); everywhere else lists go as parameters (`textList`).
+ * @throws on anything but lowercase words: never for input
+ */
+export function literalList(words: readonly string[]): SQL {
+  if (words.length === 0 || !words.every((w) => /^[a-z_.]+$/.test(w))) throw new Error(`not a list of words: ${words.join()}`);
+  return sql.raw(`(${words.map((w) => `'${w}'`).join(", ")})`);
+}

@@ -114,3 +114,23 @@ export interface DeliveryOutcome {
   /** A body rebuilt around a freshly fetched job (same webhook-id), stored for later attempts. */
   refreshed?: { body: string; jobFetchedAt: Date };
 }
+
+/** A watch still `watching` a job whose poll produced an event. */
+export interface WatchOnJob extends WatchTarget {
+  pollId: string;
+  /** The events it subscribed to. */
+  events: string[];
+}
+
+/** A watch moving on because of its job's event. */
+export interface WatchTransition {
+  watchId: string;
+  status: "delivering" | "delivered" | "expired";
+  lastError: string | null;
+}
+
+/** What a batch of poll results makes of the watches on those jobs: messages to store, watches to move on. */
+export interface FanOut {
+  deliveries: NewDelivery[];
+  transitions: WatchTransition[];
+}

@@ -1,18 +1,16 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ClaimedDelivery, DeliveryOutcome } from "../domain/delivery.js";
 import { isTerminalEvent } from "../domain/events.js";
+import { WATCH_STATUSES } from "../domain/watch.js";
 import type { BreakerState } from "../domain/breaker.js";
 import type { SendResult } from "../domain/attempt.js";
 import type { PollUpdate } from "../domain/poll.js";
 import type { WorkerLoopObserver } from "../lib/worker-loop.js";
 import type { JobFetchResult } from "../upstream/client.js";
-import type { MetricsSnapshot } from "./load-metrics-snapshot.js";
+import type { MetricsSnapshot } from "../db/queries/load-metrics-snapshot.js";
 import { attemptOutcome, finalOutcome, pollOutcome } from "./outcomes.js";
 
 export const METRIC_PREFIX = "rendley_relay_";
-
-/** Watch statuses reported even when none is in that status (a series that vanishes breaks rate() and alerts). */
-const WATCH_STATUSES = ["watching", "delivering", "delivered", "failed", "canceled", "expired"] as const;
 
 /** Seconds. Upstream and callback requests: 5 ms to the 15 s default deadline and beyond. */
 const REQUEST_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
@@ -174,6 +172,7 @@ export function createRelayMetrics(options: RelayMetricsOptions = {}): RelayMetr
     async collect() {
       const s = await snapshot();
       if (!s) return;
+      // Every status is reported, even with no watch in it: a series that vanishes breaks rate() and alerts.
       for (const status of new Set([...WATCH_STATUSES, ...Object.keys(s.watchesByStatus)])) {
         this.set({ status }, s.watchesByStatus[status] ?? 0);
       }

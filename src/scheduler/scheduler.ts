@@ -7,9 +7,11 @@ import { statsKey, type TypeStats } from "../domain/type-stats.js";
 import { recordPollResults } from "../db/queries/record-poll-results.js";
 import type { Deps } from "../deps.js";
 import { errorForLog } from "../lib/error-for-log.js";
+import { newId } from "../lib/ids.js";
 import { CRASH_RETRY_MS, createWorkerLoop, type WorkerLoop } from "../lib/worker-loop.js";
 import type { JobFetchResult } from "../upstream/client.js";
 import { decidePoll, releasePoll } from "./decide-poll.js";
+import { planFanOut } from "./plan-fan-out.js";
 import { modelOf, observeDuration } from "./duration-stats.js";
 import { backoffPlan, predictivePlan } from "./plan-polls.js";
 import { createLearningQueue } from "./learning-queue.js";
@@ -158,7 +160,12 @@ export function createScheduler(deps: Deps, options: { workerId: string; onDeliv
     async ack(results) {
       const acks = results.filter((a): a is PollUpdate => a !== undefined);
       if (acks.length === 0) return 0; // every poll unchanged: its claim already wrote its next poll time
-      const summary = await recordPollResults(db, acks, { now: clock.now(), random });
+      const now = clock.now();
+      const summary = await recordPollResults(db, acks, {
+        now,
+        planFanOut: (updates, watches) =>
+          planFanOut(updates, watches, { newDeliveryId: () => newId("msg", random, now.getTime()) }),
+      });
       if (summary.fenced > 0) logger.warn({ fenced: summary.fenced }, "poll results dropped: a later claim owns them");
       if (summary.deliveriesCreated > 0) options.onDeliveriesCreated?.();
       for (const ack of acks) {

@@ -1,5 +1,3 @@
-import { sql } from "drizzle-orm";
-import type { Database } from "../db/client.js";
 import { DEFAULT_TENANT_ID } from "../domain/tenant.js";
 import type { Clock } from "../lib/clock.js";
 import type { Logger } from "../lib/logger.js";
@@ -19,9 +17,10 @@ export interface TenantKeys {
 /**
  * Each tenant polls Rendley with its own key: the one set through the admin API (decrypted from the
  * database), or, for the default tenant, RENDLEY_API_KEY from the environment.
+ * @param options.loadCiphertext reads a tenant's stored (encrypted) key; null when it has none
  */
 export function createTenantKeys(options: {
-  db: Database;
+  loadCiphertext: (tenantId: string) => Promise<string | null>;
   clock: Clock;
   box: SecretBox | undefined;
   envKey: string | undefined;
@@ -33,13 +32,11 @@ export function createTenantKeys(options: {
       const now = options.clock.now().getTime();
       const hit = cache.get(tenantId);
       if (hit && now - hit.at < CACHE_MS) return hit.key;
-      const [row] = await options.db.rows<{ rendley_key_ciphertext: string | null }>(
-        sql`select rendley_key_ciphertext from tenants where id = ${tenantId}`,
-      );
+      const ciphertext = await options.loadCiphertext(tenantId);
       let key = tenantId === DEFAULT_TENANT_ID ? options.envKey : undefined;
-      if (row?.rendley_key_ciphertext && options.box) {
+      if (ciphertext && options.box) {
         try {
-          key = options.box.open(row.rendley_key_ciphertext, tenantId);
+          key = options.box.open(ciphertext, tenantId);
         } catch (err) {
           options.logger.error({ tenantId, err: errorForLog(err) }, "cannot decrypt the tenant's Rendley key");
         }

@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadMetricsSnapshot } from "../../../src/metrics/load-metrics-snapshot.js";
-import { createStorageFixture, type StorageFixture } from "../../support/storage.js";
-import { DRIVERS } from "../../support/test-db.js";
+import { loadMetricsSnapshot } from "../../src/db/queries/load-metrics-snapshot.js";
+import { createStorageFixture, type StorageFixture } from "../support/storage.js";
+import { DRIVERS } from "../support/test-db.js";
 
 describe.each(DRIVERS)("loadMetricsSnapshot on %s", (driver) => {
   let f: StorageFixture;

@@ -20,8 +20,11 @@ describe.each(DRIVERS)("signing secret rotation on %s", (driver) => {
     await f?.close();
   });
 
-  const rotate = (graceMs: number) =>
-    rotateSigningSecret(f.db, { tenantId: f.tenantId, graceMs, now: f.clock.now(), random: f.random });
+  const rotate = async (graceMs: number) => {
+    const rotated = await rotateSigningSecret(f.db, { tenantId: f.tenantId, graceMs, now: f.clock.now(), random: f.random });
+    if (rotated.kind !== "rotated") throw new Error(`rotation answered ${rotated.kind}`);
+    return rotated.state;
+  };
   const active = (at: Date = f.clock.now()) => activeSigningSecrets(f.db, f.tenantId, at);
   const boot = (signingSecret: string | undefined) =>
     bootstrapDefaultTenant(f.db, { relayApiKey: TEST_API_KEY, signingSecret, random: f.random, now: f.clock.now() });

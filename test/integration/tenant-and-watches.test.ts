@@ -11,7 +11,6 @@ import { sha256Hex } from "../../src/lib/hash.js";
 import { listWatchIds } from "../../src/db/queries/list-watches.js";
 import { activeSigningSecrets } from "../../src/db/queries/signing-secrets.js";
 import { lockDataDir } from "../../src/db/data-dir-lock.js";
-import { ConflictError } from "../../src/errors.js";
 import { createStorageFixture, type StorageFixture } from "../support/storage.js";
 import { DRIVERS } from "../support/test-db.js";
 
@@ -84,8 +83,11 @@ describe.each(DRIVERS)("tenant bootstrap and watches on %s", (driver) => {
       createWatch(f.db, input, ctx),
     ]);
     expect(new Set(results.map((r) => r.watchId)).size).toBe(1);
-    expect(results.filter((r) => r.created)).toHaveLength(1);
-    await expect(createWatch(f.db, { ...input, requestHash: "h2" }, ctx)).rejects.toBeInstanceOf(ConflictError);
+    expect(results.map((r) => r.kind).sort()).toEqual(["created", "repeat", "repeat"]);
+    expect(await createWatch(f.db, { ...input, requestHash: "h2" }, ctx)).toEqual({
+      kind: "conflict",
+      watchId: results[0]!.watchId,
+    });
     expect(await f.rows(sql`select count(*)::int as n from watches`)).toEqual([{ n: 1 }]);
   });
 

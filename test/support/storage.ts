@@ -7,6 +7,8 @@ import { type ClaimedPoll } from "../../src/domain/poll.js";
 import { createWatch } from "../../src/db/queries/create-watch.js";
 import { recordPollResults, type PollWriteSummary } from "../../src/db/queries/record-poll-results.js";
 import { decidePoll, releasePoll } from "../../src/scheduler/decide-poll.js";
+import { planFanOut } from "../../src/scheduler/plan-fan-out.js";
+import { newId } from "../../src/lib/ids.js";
 import { backoffPlan } from "../../src/scheduler/plan-polls.js";
 import type { JobFetchResult } from "../../src/upstream/client.js";
 import type { JobEvent } from "../../src/domain/events.js";
@@ -84,7 +86,12 @@ export async function createStorageFixture(driver: DriverName): Promise<StorageF
         const ack = result ? decidePoll(p, result, { now: clock.now(), cadence, random, plan }) : releasePoll(p, clock.now());
         return ack ? [ack] : [];
       });
-      return recordPollResults(db, acks, { now: clock.now(), random });
+      const now = clock.now();
+      return recordPollResults(db, acks, {
+        now,
+        planFanOut: (updates, watches) =>
+          planFanOut(updates, watches, { newDeliveryId: () => newId("msg", random, now.getTime()) }),
+      });
     },
     rows: (query) => db.rows(query),
     async close() {

@@ -1,6 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createApiKey, listApiKeys, revokeApiKey } from "../../db/queries/api-keys.js";
-import { createTenant, getTenant, listTenants, setTenantRendleyKey, setTenantStatus } from "../../db/queries/tenants.js";
+import {
+  createTenant,
+  getTenant,
+  listTenants,
+  newTenantId,
+  setTenantRendleyKey,
+  setTenantStatus,
+} from "../../db/queries/tenants.js";
 import type { Deps } from "../../deps.js";
 import { AppError, NotFoundError } from "../../errors.js";
 import { emptyJsonMeansDefaults } from "../empty-json.js";
@@ -192,12 +199,14 @@ export function adminRoutes(deps: Deps, hooks: { onTenantChanged: (tenantId: str
 
   app.openapi(routes.create, async (c) => {
     const body = c.req.valid("json");
+    const now = clock.now();
+    const id = newTenantId(random, now);
     const { tenant, apiKey } = await createTenant(db, {
+      id,
       name: body.name,
-      rendleyApiKey: body.rendley_api_key,
-      box: box(),
+      rendleyKeyCiphertext: body.rendley_api_key ? box().seal(body.rendley_api_key, id) : null,
       random,
-      now: clock.now(),
+      now,
     });
     deps.logger.info({ component: "admin", tenantId: tenant.id }, "tenant created");
     return c.json({ data: { tenant, api_key: apiKey } }, 201);
@@ -225,8 +234,7 @@ export function adminRoutes(deps: Deps, hooks: { onTenantChanged: (tenantId: str
     const { id } = c.req.valid("param");
     const tenant = await setTenantRendleyKey(db, {
       id,
-      rendleyApiKey: c.req.valid("json").rendley_api_key,
-      box: box(),
+      rendleyKeyCiphertext: box().seal(c.req.valid("json").rendley_api_key, id),
       now: clock.now(),
     });
     if (!tenant) throw new NotFoundError("tenant");

@@ -1,18 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { sql } from "drizzle-orm";
 import { createRouter } from "../router.js";
 import type { ApiEnv } from "../auth.js";
 import { acquireLease, releaseLease } from "../../db/queries/acquire-lease.js";
-import { createWatch } from "../../db/queries/create-watch.js";
-import { loadWatchViews } from "../../db/queries/load-watch-views.js";
+import { createWatch, type CreateWatchResult } from "../../db/queries/create-watch.js";
+import { findWatchByIdempotencyKey } from "../../db/queries/find-watch-by-idempotency-key.js";
 import { DEFAULT_EVENTS } from "../../domain/events.js";
 import type { Deps } from "../../deps.js";
 import { AppError, ConflictError, NotFoundError } from "../../errors.js";
 import { errorForLog } from "../../lib/error-for-log.js";
 import { sha256Hex, stableStringify } from "../../lib/hash.js";
-import { assertIdempotencyKey, checkedCallbackUrl } from "../watch-request.js";
+import { assertIdempotencyKey, checkedCallbackUrl, idempotencyConflict } from "../watch-request.js";
+import { loadWatchViews } from "../watch-view.js";
 import { exportCost, startExport, type UpstreamFailure } from "../../upstream/export.js";
 import { CreateWatchSchema, ErrorSchema, JobIdSchema, MAX_JSON_DEPTH, WatchSchema, jsonDepth } from "../schemas.js";
 
@@ -168,14 +168,10 @@ export function exportRoutes(deps: Deps, hooks: { onWatchCreated: () => void }) 
 
   /** The first request's answer (200) when a watch is stored under this key; a different body → 409. */
   async function storedAnswer(tenantId: string, idempotencyKey: string, requestHash: string | undefined) {
-    const [existing] = await db.rows<{ id: string; request_hash: string | null }>(
-      sql`select id, request_hash from watches where tenant_id = ${tenantId} and idempotency_key = ${idempotencyKey}`,
-    );
+    const existing = await findWatchByIdempotencyKey(db, { tenantId, idempotencyKey });
     if (!existing) return undefined;
-    if (existing.request_hash !== requestHash) {
-      throw new ConflictError("idempotency_conflict", "this Idempotency-Key was already used with a different request body");
-    }
-    return answer(tenantId, existing.id, 200);
+    if (existing.requestHash !== (requestHash ?? null)) throw idempotencyConflict();
+    return answer(tenantId, existing.watchId, 200);
   }
 
   app.openapi(startExportRoute, async (c) => {
@@ -235,7 +231,7 @@ export function exportRoutes(deps: Deps, hooks: { onWatchCreated: () => void }) 
         );
         throw upstreamError(c, started);
       }
-      let stored: { watchId: string; created: boolean };
+      let stored: CreateWatchResult;
       try {
         stored = await createWatch(
           db,
@@ -267,12 +263,13 @@ export function exportRoutes(deps: Deps, hooks: { onWatchCreated: () => void }) 
           { cause: err },
         );
       }
-      if (!stored.created) {
+      if (stored.kind === "conflict") throw idempotencyConflict();
+      if (stored.kind === "repeat") {
         // Another relay process stored a watch under this key between the lookup above and now.
         logger.warn({ jobId: started.jobId, requestId: c.get("requestId") }, "idempotent export raced: this job is not watched");
       } else hooks.onWatchCreated();
       logger.info({ requestId: c.get("requestId"), jobId: started.jobId, watchId: stored.watchId }, "export started and watched");
-      const reply = await answer(tenantId, stored.watchId, stored.created ? 201 : 200);
+      const reply = await answer(tenantId, stored.watchId, stored.kind === "created" ? 201 : 200);
       return c.json(reply.body, reply.status);
     } finally {
       if (lease) {

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createServer } from "node:http";
 import { createRouter } from "../router.js";
-import { sql } from "drizzle-orm";
 import { DEFAULT_TENANT_ID } from "../../domain/tenant.js";
+import { pingDatabase } from "../../db/queries/ping-database.js";
 import type { Deps } from "../../deps.js";
 
 const ReadySchema = z
@@ -57,7 +57,7 @@ function databaseCheck(deps: Deps): () => Promise<DbCheck> {
   return () => {
     if (last && Date.now() - last.at < DB_CHECK_CACHE_MS) return Promise.resolve(last.result);
     running ??= Promise.race([
-      deps.db.rows(sql`select 1`).then(
+      pingDatabase(deps.db).then(
         () => "ok" as const,
         () => "unreachable" as const,
       ),

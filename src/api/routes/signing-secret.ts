@@ -111,7 +111,8 @@ export function signingSecretRoutes(deps: Deps, hooks: { onSigningSecretRotated:
     const body = c.req.valid("json");
     const tenantId = c.get("tenantId");
     const graceS = body.grace_period_s ?? DEFAULT_GRACE_PERIOD_S;
-    const state = await rotateSigningSecret(db, { tenantId, graceMs: graceS * 1000, now: clock.now(), random });
+    const rotated = await rotateSigningSecret(db, { tenantId, graceMs: graceS * 1000, now: clock.now(), random });
+    if (rotated.kind === "not_found") throw new NotFoundError("tenant");
     try {
       hooks.onSigningSecretRotated(tenantId);
     } catch (err) {
@@ -119,7 +120,7 @@ export function signingSecretRoutes(deps: Deps, hooks: { onSigningSecretRotated:
       logger.warn({ err: errorForLog(err) }, "signing secret rotated, but notifying the delivery worker failed");
     }
     logger.info({ tenantId, gracePeriodS: graceS }, "signing secret rotated");
-    return c.json({ data: view(state) }, 201);
+    return c.json({ data: view(rotated.state) }, 201);
   });
   return app;
 }

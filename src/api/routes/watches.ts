@@ -3,13 +3,13 @@ import { createRouter } from "../router.js";
 import { cancelWatch } from "../../db/queries/cancel-watch.js";
 import { createWatch } from "../../db/queries/create-watch.js";
 import { listWatchIds } from "../../db/queries/list-watches.js";
-import { loadWatchViews, toWatchView, type WatchView } from "../../db/queries/load-watch-views.js";
 import { redeliverWatch } from "../../db/queries/redeliver-watch.js";
 import { DEFAULT_EVENTS } from "../../domain/events.js";
 import type { Deps } from "../../deps.js";
 import { ConflictError, NotFoundError } from "../../errors.js";
 import { sha256Hex, stableStringify } from "../../lib/hash.js";
-import { assertIdempotencyKey, checkedCallbackUrl } from "../watch-request.js";
+import { assertIdempotencyKey, checkedCallbackUrl, idempotencyConflict } from "../watch-request.js";
+import { loadWatchViews, toWatchView, type WatchView } from "../watch-view.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { CreateWatchSchema, ErrorSchema, ListWatchesQuery, WatchEnvelope, WatchIdParam, WatchSchema } from "../schemas.js";
 
@@ -133,7 +133,7 @@ export function watchesRoutes(deps: Deps, hooks: { onWatchCreated: () => void; o
     const events = [...new Set(body.events ?? DEFAULT_EVENTS)];
     const metadata = body.metadata ?? null;
     const tenantId = c.get("tenantId");
-    const { watchId, created, row } = await createWatch(
+    const stored = await createWatch(
       db,
       {
         tenantId,
@@ -159,8 +159,10 @@ export function watchesRoutes(deps: Deps, hooks: { onWatchCreated: () => void; o
       },
       { now: clock.now(), random, pollMinIntervalMs: config.pollMinIntervalMs },
     );
-    if (created) hooks.onWatchCreated();
-    return c.json({ data: row ? toWatchView(row) : await loadOne(tenantId, watchId) }, created ? 201 : 200);
+    if (stored.kind === "conflict") throw idempotencyConflict();
+    if (stored.kind === "repeat") return c.json({ data: await loadOne(tenantId, stored.watchId) }, 200);
+    hooks.onWatchCreated();
+    return c.json({ data: stored.watch ? toWatchView(stored.watch) : await loadOne(tenantId, stored.watchId) }, 201);
   });
 
   app.openapi(getWatchRoute, async (c) => {

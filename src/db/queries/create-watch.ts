@@ -1,13 +1,14 @@
 import { sql, type SQL } from "drizzle-orm";
+import { newDelivery } from "../../domain/delivery.js";
 import type { JobEvent } from "../../domain/events.js";
-import { ConflictError } from "../../errors.js";
+import type { UpstreamJob } from "../../domain/job.js";
 import { newId } from "../../lib/ids.js";
 import type { Random } from "../../lib/random.js";
-import type { UpstreamJob } from "../../domain/job.js";
 import type { Database, Executor } from "../client.js";
 import { toDate, toJson, ts } from "../sql-values.js";
-import { insertDeliveries, type WatchForDelivery } from "./insert-deliveries.js";
-import type { WatchRow } from "./load-watch-views.js";
+import { findWatchByIdempotencyKey } from "./find-watch-by-idempotency-key.js";
+import { insertDeliveries } from "./insert-deliveries.js";
+import { toWatchRecord, type WatchRecord, type WatchRow } from "./load-watches.js";
 
 export interface NewWatch {
   tenantId: string;
@@ -25,21 +26,27 @@ export interface NewWatch {
 }
 
 /**
+ * `created`: with the watch when no delivery was made for it yet (the caller can answer without reading it back).
+ * `repeat`: the idempotency key already made this watch with the same request. `conflict`: with another request.
+ */
+export type CreateWatchResult =
+  | { kind: "created"; watchId: string; watch?: WatchRecord }
+  | { kind: "repeat"; watchId: string }
+  | { kind: "conflict"; watchId: string };
+
+/**
  * Registers a watch. One poll row per (tenant, job) is shared by every watch on the job:
  * - no row, or a finished one: it becomes active and due now (the first poll happens at once; a job that
  *   already finished is re-read, which also refreshes its time-limited result links);
  * - an active row keeps its cadence, so the upstream sees one poll stream however many watches join.
  * A watch joining a job already seen `processing` gets its `job.processing` event here, since the
  * scheduler only emits events on status changes.
- * @returns the watch id, whether it was created (false: an idempotent repeat) and, when it was created with no
- *   delivery yet, its row (the caller can answer without reading it back)
- * @throws ConflictError idempotency_conflict when the key was used with a different body
  */
 export async function createWatch(
   db: Database,
   input: NewWatch,
   ctx: { now: Date; random: Random; pollMinIntervalMs: number },
-): Promise<{ watchId: string; created: boolean; row?: WatchRow }> {
+): Promise<CreateWatchResult> {
   const watchId = newId("wch", ctx.random, ctx.now.getTime());
   // The common case in one statement (one round trip, no BEGIN/COMMIT): no idempotency key, and not a watch
   // joining a job already seen processing (that one also needs its job.processing delivery, written below).
@@ -58,11 +65,16 @@ export async function createWatch(
     );
     if (r?.id) {
       const { poll_job_status, poll_job, poll_last_error, ...watch } = r;
-      // As loadWatchViews shows it: while watching, the job's latest upstream problem is the watch's too.
+      // As loadWatches shows it: while watching, the job's latest upstream problem is the watch's too.
       return {
+        kind: "created",
         watchId,
-        created: true,
-        row: { ...watch, job_status: poll_job_status, job: poll_job, last_error: watch.last_error ?? poll_last_error },
+        watch: toWatchRecord({
+          ...watch,
+          job_status: poll_job_status,
+          job: poll_job,
+          last_error: watch.last_error ?? poll_last_error,
+        }),
       };
     }
   }
@@ -117,7 +129,7 @@ async function createWatchInTransaction(
   input: NewWatch,
   watchId: string,
   ctx: { now: Date; random: Random; pollMinIntervalMs: number },
-): Promise<{ watchId: string; created: boolean; row?: WatchRow }> {
+): Promise<CreateWatchResult> {
   const { now, random } = ctx;
   return db.orm.transaction(async (tx) => {
     if (input.idempotencyKey) {
@@ -148,14 +160,14 @@ async function createWatchInTransaction(
     }
 
     if (poll.was_active && poll.job_status === "processing" && input.events.includes("job.processing")) {
-      const watch: WatchForDelivery = {
+      const watch = {
         id: watchId,
-        tenant_id: input.tenantId,
-        job_id: input.jobId,
-        callback_url: input.callbackUrl,
+        tenantId: input.tenantId,
+        jobId: input.jobId,
+        callbackUrl: input.callbackUrl,
         metadata: input.metadata,
-        retry_schedule_ms: input.retryScheduleMs ? [...input.retryScheduleMs] : null,
-        callback_headers: input.callbackHeaders ?? null,
+        retryScheduleMs: input.retryScheduleMs ? [...input.retryScheduleMs] : null,
+        callbackHeaders: input.callbackHeaders ?? null,
       };
       const event = {
         type: "job.processing" as const,
@@ -163,27 +175,27 @@ async function createWatchInTransaction(
         job: toJson<UpstreamJob>(poll.job),
         jobFetchedAt: toDate(poll.job_fetched_at),
       };
-      await insertDeliveries(db, tx, [{ watch, event }], { now, random });
-      return { watchId, created: true };
+      await insertDeliveries(db, tx, [newDelivery(newId("msg", random, now.getTime()), watch, event)], now);
+      return { kind: "created", watchId };
     }
     const row: WatchRow = { ...inserted[0]!, job_status: poll.job_status, job: poll.job };
     row.last_error = row.last_error ?? poll.last_error;
-    return { watchId, created: true, row };
+    return { kind: "created", watchId, watch: toWatchRecord(row) };
   });
 }
 
+/** The watch stored under the input's idempotency key, as a repeat (same request) or a conflict (another one). */
 async function findByIdempotencyKey(
   db: Database,
   tx: Executor,
   input: NewWatch,
-): Promise<{ watchId: string; created: false } | undefined> {
-  const [existing] = await db.rows<{ id: string; request_hash: string | null }>(
-    sql`select id, request_hash from watches where tenant_id = ${input.tenantId} and idempotency_key = ${input.idempotencyKey ?? null}`,
+): Promise<Extract<CreateWatchResult, { kind: "repeat" | "conflict" }> | undefined> {
+  const existing = await findWatchByIdempotencyKey(
+    db,
+    { tenantId: input.tenantId, idempotencyKey: input.idempotencyKey ?? "" },
     tx,
   );
   if (!existing) return undefined;
-  if (existing.request_hash !== (input.requestHash ?? null)) {
-    throw new ConflictError("idempotency_conflict", "this Idempotency-Key was already used with a different request body");
-  }
-  return { watchId: existing.id, created: false };
+  const kind = existing.requestHash === (input.requestHash ?? null) ? "repeat" : "conflict";
+  return { kind, watchId: existing.watchId };
 }

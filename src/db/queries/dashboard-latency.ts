@@ -1,6 +1,8 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../client.js";
-import { ts } from "../sql-values.js";
+import { TERMINAL_EVENTS } from "../../domain/events.js";
+import { FINISHED_WATCH_STATUSES } from "../../domain/watch.js";
+import { literalList, textList, ts } from "../sql-values.js";
 
 /** Notify latency of the deliveries acknowledged in one minute. */
 export interface LatencyBucket {
@@ -37,8 +39,8 @@ export async function notifyLatencyByMinute(
            percentile_cont(0.5) within group (order by extract(epoch from (d.delivered_at - d.created_at)) * 1000) as p50,
            percentile_cont(0.95) within group (order by extract(epoch from (d.delivered_at - d.created_at)) * 1000) as p95
     from watches w
-    join deliveries d on d.watch_id = w.id and d.event in ('job.completed', 'job.failed', 'job.canceled')
-    where w.status in ('delivered', 'failed', 'canceled', 'expired') and w.status = 'delivered'
+    join deliveries d on d.watch_id = w.id and d.event in ${textList(TERMINAL_EVENTS)}
+    where w.status in ${literalList(FINISHED_WATCH_STATUSES)} and w.status = 'delivered'
       and w.updated_at >= ${ts(start)} and w.tenant_id = ${options.tenantId}
       and d.status = 'delivered' and d.delivered_at >= ${ts(start)} and d.delivered_at < ${ts(end)}
       and d.series_attempts = d.total_attempts

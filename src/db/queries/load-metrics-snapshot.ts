@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
-import type { Database } from "../db/client.js";
-import { toDate, ts } from "../db/sql-values.js";
+import type { Database } from "../client.js";
+import { toDate, ts } from "../sql-values.js";
 
 /** Stored state the metrics report, read in one statement. */
 export interface MetricsSnapshot {

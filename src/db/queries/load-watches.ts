@@ -1,56 +1,56 @@
 import { sql } from "drizzle-orm";
-import { formatDurationMs } from "../../lib/duration.js";
 import type { UpstreamJob } from "../../domain/job.js";
+import type { AttemptTrigger, DeliveryStatus, WatchStatus } from "../../domain/watch.js";
 import type { Database } from "../client.js";
 import { textList, toDate, toJson } from "../sql-values.js";
 
-export interface AttemptView {
+/** A watch with its job as last fetched. */
+export interface WatchRecord {
+  id: string;
+  jobId: string;
+  callbackUrl: string;
+  events: string[];
+  metadata: Record<string, unknown> | null;
+  retryScheduleMs: number[] | null;
+  callbackHeaders: Record<string, string> | null;
+  status: WatchStatus;
+  jobStatus: string | null;
+  job: UpstreamJob | null;
+  /** While watching, the job's latest upstream problem (a 5xx, a rejected key) is the watch's problem too. */
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** One attempt of the log. */
+export interface AttemptLogRecord {
   attempt: number;
-  trigger: "scheduled" | "manual";
-  at: string;
-  status_code: number | null;
-  duration_ms: number;
+  trigger: AttemptTrigger;
+  at: Date;
+  statusCode: number | null;
+  durationMs: number;
   error: string | null;
-  response_excerpt: string | null;
+  responseExcerpt: string | null;
   location: string | null;
 }
 
-export interface DeliveryView {
+/** One event message of a watch, with every attempt. */
+export interface DeliveryRecord {
   id: string;
   event: string;
-  status: "pending" | "delivered" | "failed";
-  attempts: AttemptView[];
-  next_attempt_at: string | null;
-  delivered_at: string | null;
-  last_error: string | null;
+  status: DeliveryStatus;
+  nextAttemptAt: Date | null;
+  deliveredAt: Date | null;
+  lastError: string | null;
+  attempts: AttemptLogRecord[];
 }
 
-/** The API's Watch object. */
-export interface WatchView {
-  id: string;
-  job_id: string;
-  callback_url: string;
-  events: string[];
-  metadata: Record<string, unknown> | null;
-  retry_schedule: string | null;
-  callback_headers: Record<string, "[redacted]"> | null;
-  status: "watching" | "delivering" | "delivered" | "failed" | "canceled" | "expired";
-  job_status: string | null;
-  job: UpstreamJob | null;
-  last_error: string | null;
-  created_at: string;
-  updated_at: string;
-  deliveries: DeliveryView[];
+export interface LoadedWatch extends WatchRecord {
+  /** In the order they are sent: rank, then creation. */
+  deliveries: DeliveryRecord[];
 }
 
-const iso = (v: Date | string | null) => toDate(v)?.toISOString() ?? null;
-
-/** Header values are write-only: the API shows which headers are set, never their values. */
-function redact(headers: Record<string, string> | null): Record<string, "[redacted]"> | null {
-  return headers ? Object.fromEntries(Object.keys(headers).map((name) => [name, "[redacted]" as const])) : null;
-}
-
-/** A watch row with its job, as the views are built from. */
+/** A watch row joined with its poll, as selected by {@link WATCH_WITH_JOB_COLUMNS} (or built by createWatch). */
 export interface WatchRow {
   id: string;
   job_id: string;
@@ -59,7 +59,7 @@ export interface WatchRow {
   metadata: unknown;
   retry_schedule_ms: number[] | null;
   callback_headers: unknown;
-  status: WatchView["status"];
+  status: WatchStatus;
   job_status: string | null;
   job: unknown;
   last_error: string | null;
@@ -67,35 +67,32 @@ export interface WatchRow {
   updated_at: Date | string;
 }
 
-/** The API's Watch object from its row and its deliveries. */
-export function toWatchView(w: WatchRow, deliveries: DeliveryView[] = []): WatchView {
+export function toWatchRecord(r: WatchRow): WatchRecord {
   return {
-    id: w.id,
-    job_id: w.job_id,
-    callback_url: w.callback_url,
-    events: w.events,
-    metadata: toJson<Record<string, unknown>>(w.metadata),
-    retry_schedule: w.retry_schedule_ms ? w.retry_schedule_ms.map(formatDurationMs).join(",") || "none" : null,
-    callback_headers: redact(toJson<Record<string, string>>(w.callback_headers)),
-    status: w.status,
-    job_status: w.job_status,
-    job: toJson<UpstreamJob>(w.job),
-    last_error: w.last_error,
-    created_at: iso(w.created_at) ?? "",
-    updated_at: iso(w.updated_at) ?? "",
-    deliveries,
+    id: r.id,
+    jobId: r.job_id,
+    callbackUrl: r.callback_url,
+    events: r.events,
+    metadata: toJson<Record<string, unknown>>(r.metadata),
+    retryScheduleMs: r.retry_schedule_ms,
+    callbackHeaders: toJson<Record<string, string>>(r.callback_headers),
+    status: r.status,
+    jobStatus: r.job_status,
+    job: toJson<UpstreamJob>(r.job),
+    lastError: r.last_error,
+    createdAt: toDate(r.created_at)!,
+    updatedAt: toDate(r.updated_at)!,
   };
 }
 
 /**
- * Loads complete Watch objects for a page of ids in three queries (watches with their job, deliveries,
- * attempts), whatever the page size. Rows of other tenants are never returned. Order follows `ids`.
+ * Loads whole watches for a page of ids in three queries (watches with their job, deliveries, attempts),
+ * whatever the page size. Rows of other tenants are never returned. Order follows `ids`.
  */
-export async function loadWatchViews(db: Database, tenantId: string, ids: readonly string[]): Promise<WatchView[]> {
+export async function loadWatches(db: Database, tenantId: string, ids: readonly string[]): Promise<LoadedWatch[]> {
   if (ids.length === 0) return [];
   const watches = await db.rows<WatchRow>(sql`
     select w.id, w.job_id, w.callback_url, w.events, w.metadata, w.retry_schedule_ms, w.callback_headers, w.status, p.job_status, p.job,
-           -- While watching, the latest upstream problem (a 5xx, a rejected key) is the watch's problem too.
            case when w.status = 'watching' then coalesce(w.last_error, p.last_error) else w.last_error end as last_error,
            w.created_at, w.updated_at
     from watches w join polls p on p.id = w.poll_id
@@ -106,7 +103,7 @@ export async function loadWatchViews(db: Database, tenantId: string, ids: readon
     id: string;
     watch_id: string;
     event: string;
-    status: DeliveryView["status"];
+    status: DeliveryStatus;
     next_attempt_at: Date | string | null;
     delivered_at: Date | string | null;
     last_error: string | null;
@@ -122,7 +119,7 @@ export async function loadWatchViews(db: Database, tenantId: string, ids: readon
       : await db.rows<{
           delivery_id: string;
           attempt: number;
-          trigger: AttemptView["trigger"];
+          trigger: AttemptTrigger;
           at: Date | string;
           status_code: number | null;
           duration_ms: number;
@@ -135,39 +132,39 @@ export async function loadWatchViews(db: Database, tenantId: string, ids: readon
           where tenant_id = ${tenantId} and delivery_id in ${textList(deliveries.map((d) => d.id))}
           order by delivery_id, attempt`);
 
-  const attemptsByDelivery = new Map<string, AttemptView[]>();
+  const attemptsByDelivery = new Map<string, AttemptLogRecord[]>();
   for (const a of attempts) {
     const list = attemptsByDelivery.get(a.delivery_id) ?? [];
     list.push({
       attempt: a.attempt,
       trigger: a.trigger,
-      at: iso(a.at) ?? "",
-      status_code: a.status_code,
-      duration_ms: a.duration_ms,
+      at: toDate(a.at)!,
+      statusCode: a.status_code,
+      durationMs: a.duration_ms,
       error: a.error,
-      response_excerpt: a.response_excerpt,
+      responseExcerpt: a.response_excerpt,
       location: a.location,
     });
     attemptsByDelivery.set(a.delivery_id, list);
   }
-  const deliveriesByWatch = new Map<string, DeliveryView[]>();
+  const deliveriesByWatch = new Map<string, DeliveryRecord[]>();
   for (const d of deliveries) {
     const list = deliveriesByWatch.get(d.watch_id) ?? [];
     list.push({
       id: d.id,
       event: d.event,
       status: d.status,
+      nextAttemptAt: toDate(d.next_attempt_at),
+      deliveredAt: toDate(d.delivered_at),
+      lastError: d.last_error,
       attempts: attemptsByDelivery.get(d.id) ?? [],
-      next_attempt_at: d.status === "pending" ? iso(d.next_attempt_at) : null,
-      delivered_at: iso(d.delivered_at),
-      last_error: d.last_error,
     });
     deliveriesByWatch.set(d.watch_id, list);
   }
 
-  const byId = new Map(watches.map((w) => [w.id, toWatchView(w, deliveriesByWatch.get(w.id) ?? [])]));
+  const byId = new Map(watches.map((w) => [w.id, { ...toWatchRecord(w), deliveries: deliveriesByWatch.get(w.id) ?? [] }]));
   return ids.flatMap((id) => {
-    const view = byId.get(id);
-    return view ? [view] : [];
+    const loaded = byId.get(id);
+    return loaded ? [loaded] : [];
   });
 }

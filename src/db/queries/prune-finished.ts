@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../client.js";
-import { textList, ts } from "../sql-values.js";
+import { FINISHED_WATCH_STATUSES } from "../../domain/watch.js";
+import { literalList, textList, ts } from "../sql-values.js";
 
 /** Rows one prune removed. */
 export interface PruneSummary {
@@ -10,8 +11,8 @@ export interface PruneSummary {
   polls: number;
 }
 
-/** A watch in one of these states never changes again (unless redelivered, which needs a pending delivery). */
-const FINISHED = sql.raw("('delivered', 'failed', 'canceled', 'expired')");
+/** As literals: the partial index of finished watches (watches_finished_updated_idx) must match at plan time. */
+const FINISHED = literalList(FINISHED_WATCH_STATUSES);
 
 /**
  * Deletes ONE batch of finished watches last changed before `olderThan`, with their deliveries and attempts,

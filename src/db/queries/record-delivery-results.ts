@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
 import type { DeliveryOutcome } from "../../domain/delivery.js";
+import { TERMINAL_EVENTS } from "../../domain/events.js";
 import type { Database } from "../client.js";
-import { records, ts } from "../sql-values.js";
+import { records, textList, ts } from "../sql-values.js";
 
 /**
  * Writes a batch of attempt outcomes in ONE statement: the deliveries (fenced by claim_seq, so a claim
@@ -93,7 +94,7 @@ export async function recordDeliveryResults(
       from upd
       where w.id = upd.watch_id and w.status = 'delivering'
         and upd.status in ('delivered', 'failed')
-        and upd.event in ('job.completed', 'job.failed', 'job.canceled')
+        and upd.event in ${textList(TERMINAL_EVENTS)}
     )
     select id from upd`);
   return new Set(rows.map((r) => r.id));

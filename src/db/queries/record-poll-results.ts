@@ -1,16 +1,18 @@
 import { sql } from "drizzle-orm";
-import { isTerminalEvent, type EventType } from "../../domain/events.js";
-import type { Random } from "../../lib/random.js";
+import type { FanOut, WatchOnJob } from "../../domain/delivery.js";
 import type { PollUpdate } from "../../domain/poll.js";
 import type { Database, Executor } from "../client.js";
-import { records, textList, ts } from "../sql-values.js";
-import { insertDeliveries, WATCH_FOR_DELIVERY_COLUMNS, type DeliveryEvent, type WatchForDelivery } from "./insert-deliveries.js";
+import { records, textList, toJson, ts } from "../sql-values.js";
+import { insertDeliveries } from "./insert-deliveries.js";
+
+/** The policy that turns poll results into messages and watch transitions (the scheduler's `planFanOut`). */
+export type FanOutPlanner = (updates: readonly PollUpdate[], watches: readonly WatchOnJob[]) => FanOut;
 
 /** What one batch write produced (to wake the delivery worker and for logs). */
 export interface PollWriteSummary {
-  /** Acks whose claim was still ours and were written. */
+  /** Updates whose claim was still ours and were written. */
   written: number;
-  /** Acks dropped because a later claim took the row (fencing). */
+  /** Updates dropped because a later claim took the row (fencing). */
   fenced: number;
   /** Deliveries created. */
   deliveriesCreated: number;
@@ -23,24 +25,24 @@ export interface PollWriteSummary {
  */
 export async function recordPollResults(
   db: Database,
-  acks: readonly PollUpdate[],
-  ctx: { now: Date; random: Random },
+  updates: readonly PollUpdate[],
+  ctx: { now: Date; planFanOut: FanOutPlanner },
 ): Promise<PollWriteSummary> {
-  if (acks.length === 0) return { written: 0, fenced: 0, deliveriesCreated: 0 };
-  const withEvents = acks.some((a) => a.event);
+  if (updates.length === 0) return { written: 0, fenced: 0, deliveriesCreated: 0 };
+  const withEvents = updates.some((a) => a.event);
   if (!withEvents) {
-    const written = await updatePolls(db, db.orm, acks, ctx.now);
-    return { written: written.size, fenced: acks.length - written.size, deliveriesCreated: 0 };
+    const written = await updatePolls(db, db.orm, updates, ctx.now);
+    return { written: written.size, fenced: updates.length - written.size, deliveriesCreated: 0 };
   }
   return db.orm.transaction(async (tx) => {
-    const written = await updatePolls(db, tx, acks, ctx.now);
-    const eventful = acks.filter((a) => a.event && written.has(a.id));
+    const written = await updatePolls(db, tx, updates, ctx.now);
+    const eventful = updates.filter((a) => a.event && written.has(a.id));
     const deliveriesCreated = await fanOut(db, tx, eventful, ctx);
-    return { written: written.size, fenced: acks.length - written.size, deliveriesCreated };
+    return { written: written.size, fenced: updates.length - written.size, deliveriesCreated };
   });
 }
 
-async function updatePolls(db: Database, executor: Executor, acks: readonly PollUpdate[], now: Date): Promise<Set<string>> {
+async function updatePolls(db: Database, executor: Executor, updates: readonly PollUpdate[], now: Date): Promise<Set<string>> {
   const rows = await db.rows<{ id: string }>(
     sql`
       update polls p
@@ -61,7 +63,7 @@ async function updatePolls(db: Database, executor: Executor, acks: readonly Poll
           locked_by = null,
           updated_at = ${ts(now)}
       from jsonb_to_recordset(${records(
-        acks.map((a) => ({
+        updates.map((a) => ({
           id: a.id,
           claim_seq: a.claimSeq,
           status: a.status,
@@ -84,68 +86,67 @@ async function updatePolls(db: Database, executor: Executor, acks: readonly Poll
   return new Set(rows.map((r) => r.id));
 }
 
+/**
+ * Locks the jobs' `watching` watches, asks `planFanOut` what they become, and writes that: the new messages
+ * (an earlier message of the same watch waiting in a long retry delay is pulled forward: the final event must
+ * not wait behind it, and the claim still sends the earlier one first) and the watches' new statuses.
+ */
 async function fanOut(
   db: Database,
   tx: Executor,
-  acks: readonly PollUpdate[],
-  ctx: { now: Date; random: Random },
+  updates: readonly PollUpdate[],
+  ctx: { now: Date; planFanOut: FanOutPlanner },
 ): Promise<number> {
-  if (acks.length === 0) return 0;
-  const byPoll = new Map(acks.map((a) => [a.id, a]));
-  const watching = await db.rows<WatchForDelivery & { poll_id: string; events: string[] }>(
+  if (updates.length === 0) return 0;
+  const rows = await db.rows<{
+    id: string;
+    tenant_id: string;
+    job_id: string;
+    callback_url: string;
+    metadata: unknown;
+    retry_schedule_ms: number[] | null;
+    callback_headers: unknown;
+    poll_id: string;
+    events: string[];
+  }>(
     sql`
-      select ${WATCH_FOR_DELIVERY_COLUMNS}, poll_id, events
+      select id, tenant_id, job_id, callback_url, metadata, retry_schedule_ms, callback_headers, poll_id, events
       from watches
-      where poll_id in ${textList([...byPoll.keys()])} and status = 'watching'
+      where poll_id in ${textList(updates.map((u) => u.id))} and status = 'watching'
       for update`,
     tx,
   );
-
-  const deliveries: { watch: WatchForDelivery; event: DeliveryEvent }[] = [];
-  const watchUpdates: { id: string; status: string; last_error: string | null }[] = [];
-  for (const w of watching) {
-    const ack = byPoll.get(w.poll_id);
-    if (!ack?.event) continue;
-    const type: EventType = ack.event.type;
-    const wanted = type === "watch.expired" || w.events.includes(type);
-    if (wanted) {
-      deliveries.push({
-        watch: w,
-        event: {
-          type,
-          observedAt: ack.observedAt,
-          job: ack.job ?? null,
-          jobFetchedAt: ack.job ? ack.observedAt : null,
-          reason: ack.event.reason,
-        },
-      });
-    }
-    if (type === "watch.expired") {
-      watchUpdates.push({ id: w.id, status: "expired", last_error: ack.event.reason ?? "expired" });
-    } else if (isTerminalEvent(type)) {
-      // Nothing to send when the watch did not subscribe to this outcome: it is settled.
-      watchUpdates.push({ id: w.id, status: wanted ? "delivering" : "delivered", last_error: null });
-    }
-  }
+  const watches: WatchOnJob[] = rows.map((w) => ({
+    id: w.id,
+    tenantId: w.tenant_id,
+    jobId: w.job_id,
+    callbackUrl: w.callback_url,
+    metadata: toJson<Record<string, unknown>>(w.metadata),
+    retryScheduleMs: w.retry_schedule_ms,
+    callbackHeaders: toJson<Record<string, string>>(w.callback_headers),
+    pollId: w.poll_id,
+    events: w.events,
+  }));
+  const { deliveries, transitions } = ctx.planFanOut(updates, watches);
 
   if (deliveries.length > 0) {
-    await insertDeliveries(db, tx, deliveries, ctx);
-    // A final event must not wait behind an earlier event that sits in a long retry delay: pull that forward
-    // (order is kept by the claim, which sends the earlier one first).
+    await insertDeliveries(db, tx, deliveries, ctx.now);
     await db.rows(
       sql`
         update deliveries set next_attempt_at = ${ts(ctx.now)}
-        where watch_id in ${textList(deliveries.map((d) => d.watch.id))}
+        where watch_id in ${textList(deliveries.map((d) => d.watchId))}
           and status = 'pending' and rank = 0 and locked_by is null and next_attempt_at > ${ts(ctx.now)}`,
       tx,
     );
   }
-  if (watchUpdates.length > 0) {
+  if (transitions.length > 0) {
     await db.rows(
       sql`
         update watches w
         set status = u.status, last_error = u.last_error, updated_at = ${ts(ctx.now)}
-        from jsonb_to_recordset(${records(watchUpdates)}) as u(id text, status text, last_error text)
+        from jsonb_to_recordset(${records(
+          transitions.map((t) => ({ id: t.watchId, status: t.status, last_error: t.lastError })),
+        )}) as u(id text, status text, last_error text)
         where w.id = u.id and w.status = 'watching'`,
       tx,
     );

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../client.js";
-import { ts } from "../sql-values.js";
+import { TERMINAL_EVENTS } from "../../domain/events.js";
+import { textList, ts } from "../sql-values.js";
 
 /**
  * Re-queues the tenant's FAILED deliveries whose last attempt falls in [since, until), oldest first, at most
@@ -49,7 +50,7 @@ export async function recoverDeliveries(
         update watches w
         set status = 'delivering', last_error = null, updated_at = ${ts(now)}
         from requeued r
-        where w.id = r.watch_id and w.status = 'failed' and r.event in ('job.completed', 'job.failed', 'job.canceled')
+        where w.id = r.watch_id and w.status = 'failed' and r.event in ${textList(TERMINAL_EVENTS)}
       ),
       last as (select id, last_attempt_at from picked order by last_attempt_at desc, id desc limit 1)
       select (select count(*)::int from picked) as picked, (select count(*)::int from requeued) as requeued,

@@ -1,5 +1,4 @@
 import { sql } from "drizzle-orm";
-import { NotFoundError } from "../../errors.js";
 import { newId } from "../../lib/ids.js";
 import type { Random } from "../../lib/random.js";
 import type { Database } from "../client.js";
@@ -12,17 +11,17 @@ import { currentSigningSecret, type SigningSecretState } from "./signing-secrets
  * those left in the grace period of earlier rotations) keeps signing until `now + graceMs`, or its own
  * earlier expiry: a grace of 0 retires them all at once.
  * Runs under a row lock on the tenant, so concurrent rotations take turns and leave one current secret.
- * @returns the state after the rotation (as `GET /v1/signing-secret` shows it)
+ * @returns the state after the rotation (as `GET /v1/signing-secret` shows it), or `not_found` for an unknown tenant
  */
 export async function rotateSigningSecret(
   db: Database,
   input: { tenantId: string; graceMs: number; now: Date; random: Random },
-): Promise<SigningSecretState> {
+): Promise<{ kind: "rotated"; state: SigningSecretState } | { kind: "not_found" }> {
   const { tenantId, now, random } = input;
   const expiresAt = new Date(now.getTime() + input.graceMs);
   return db.orm.transaction(async (tx) => {
     const [tenant] = await db.rows<{ id: string }>(sql`select id from tenants where id = ${tenantId} for update`, tx);
-    if (!tenant) throw new NotFoundError("tenant");
+    if (!tenant) return { kind: "not_found" };
 
     await db.rows(
       sql`update signing_secrets set expires_at = least(coalesce(expires_at, ${ts(expiresAt)}), ${ts(expiresAt)})
@@ -38,6 +37,6 @@ export async function rotateSigningSecret(
     );
     const state = await currentSigningSecret(db, tenantId, now, tx);
     if (!state) throw new Error("signing secret rotation left no current secret");
-    return state;
+    return { kind: "rotated", state };
   });
 }

@@ -1,7 +1,6 @@
 import { sql } from "drizzle-orm";
 import { newId } from "../../lib/ids.js";
 import type { Random } from "../../lib/random.js";
-import type { SecretBox } from "../../security/secret-box.js";
 import type { Database } from "../client.js";
 import { toDate, ts } from "../sql-values.js";
 import { generateApiKey, insertApiKey, type NewApiKey } from "./api-keys.js";
@@ -37,17 +36,19 @@ function toView(r: Record<string, unknown>): TenantView {
   };
 }
 
+/** A new tenant's id (the AAD its Rendley key is encrypted under, so it is chosen before the tenant is stored). */
+export const newTenantId = (random: Random, now: Date) => newId("ten", random, now.getTime());
+
 /**
  * Creates a tenant with its first API key (returned once) and its own signing secret; its Rendley key,
- * when given, is stored encrypted (AAD: the tenant id).
+ * when given, is stored as the caller encrypted it (AAD: the tenant id).
  */
 export async function createTenant(
   db: Database,
-  options: { name: string; rendleyApiKey?: string | undefined; box: SecretBox; random: Random; now: Date },
+  options: { id: string; name: string; rendleyKeyCiphertext: string | null; random: Random; now: Date },
 ): Promise<{ tenant: TenantView; apiKey: NewApiKey }> {
-  const { random, now } = options;
-  const id = newId("ten", random, now.getTime());
-  const ciphertext = options.rendleyApiKey ? options.box.seal(options.rendleyApiKey, id) : null;
+  const { id, random, now } = options;
+  const ciphertext = options.rendleyKeyCiphertext;
   return db.orm.transaction(async (tx) => {
     const [row] = await db.rows<Record<string, unknown>>(
       sql`insert into tenants (id, name, status, rendley_key_ciphertext, rendley_key_updated_at, created_at, updated_at)
@@ -93,14 +94,14 @@ export async function setTenantStatus(
   return row ? toView(row) : undefined;
 }
 
-/** Stores a tenant's Rendley key encrypted (AES-256-GCM, AAD: the tenant id). */
+/** Stores a tenant's Rendley key as the caller encrypted it (AES-256-GCM, AAD: the tenant id). */
 export async function setTenantRendleyKey(
   db: Database,
-  options: { id: string; rendleyApiKey: string; box: SecretBox; now: Date },
+  options: { id: string; rendleyKeyCiphertext: string; now: Date },
 ): Promise<TenantView | undefined> {
   const [row] = await db.rows<Record<string, unknown>>(
     sql`update tenants
-        set rendley_key_ciphertext = ${options.box.seal(options.rendleyApiKey, options.id)},
+        set rendley_key_ciphertext = ${options.rendleyKeyCiphertext},
             rendley_key_updated_at = ${ts(options.now)}, updated_at = ${ts(options.now)}
         where id = ${options.id}
         returning ${COLUMNS}`,

@@ -6,7 +6,7 @@ import type { Config } from "../../../src/config.js";
 import type { DeliveryOutcome } from "../../../src/domain/delivery.js";
 import type { SendResult } from "../../../src/domain/attempt.js";
 import { createLogger } from "../../../src/lib/logger.js";
-import type { MetricsSnapshot } from "../../../src/metrics/load-metrics-snapshot.js";
+import type { MetricsSnapshot } from "../../../src/db/queries/load-metrics-snapshot.js";
 import { attemptOutcome, finalOutcome, pollOutcome } from "../../../src/metrics/outcomes.js";
 import { createRelayMetrics, type RelayMetrics } from "../../../src/metrics/relay-metrics.js";
 import type { PollUpdate } from "../../../src/domain/poll.js";
