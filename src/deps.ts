@@ -21,6 +21,12 @@ export interface Deps {
   readonly config: Config;
   readonly db: Database;
   readonly clock: Clock;
+  /**
+   * The clock also stands for the database's (a clock tests move by hand): times such as lease ends are then
+   * written from it. Otherwise leases run on the database's `now()`, so relays whose clocks differ never see a
+   * lease end early or late (and on Postgres `clock` is aligned on the database's clock, `createDatabaseClock`).
+   */
+  readonly clockDrivesDatabase: boolean;
   readonly random: Random;
   readonly logger: Logger;
   readonly upstream: UpstreamClient;
@@ -42,6 +48,8 @@ export interface Deps {
 /** Replaceable side effects (tests, benchmarks). */
 export interface DepsOverrides {
   clock?: Clock;
+  /** Set with a clock tests move by hand (default false): see `Deps.clockDrivesDatabase`. */
+  clockDrivesDatabase?: boolean;
   random?: Random;
   resolver?: Resolver;
   callbackDispatcher?: Dispatcher;
@@ -69,6 +77,7 @@ export function createDeps(config: Config, db: Database, logger: Logger, overrid
     config,
     db,
     clock,
+    clockDrivesDatabase: overrides.clockDrivesDatabase ?? false,
     random: overrides.random ?? systemRandom,
     logger,
     resolver,

@@ -14,7 +14,7 @@ import { createDeps, type Deps, type DepsOverrides } from "./deps.js";
 import { createDeliveryWorker, type DeliveryWorker } from "./delivery/worker.js";
 import { coerceError, errorForLog } from "./lib/error-for-log.js";
 import { createLogger, type Logger } from "./lib/logger.js";
-import { clockDrivesDatabase, systemClock } from "./lib/clock.js";
+import { systemClock } from "./lib/clock.js";
 import { systemRandom } from "./lib/random.js";
 import type { WorkerLoop } from "./lib/worker-loop.js";
 import { createMaintenance, type Maintenance } from "./maintenance/maintenance.js";
@@ -113,10 +113,10 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     await waiting?.close();
   }
   let deps: Deps | undefined;
-  // Several relays on one Postgres write times on its clock, whatever their hosts' clocks say (a fake clock
-  // in tests already stands for the database's).
+  // Several relays on one Postgres write times on its clock, whatever their hosts' clocks say (a clock that
+  // drives the database, in tests, already stands for the database's).
   const databaseClock =
-    db.kind === "postgres" && !clockDrivesDatabase(clock) ? createDatabaseClock(db, clock, { logger }) : undefined;
+    db.kind === "postgres" && !options.clockDrivesDatabase ? createDatabaseClock(db, clock, { logger }) : undefined;
   try {
     await databaseClock?.start();
     deps = createDeps(config, db, logger, { ...options, clock: databaseClock ?? clock });

@@ -71,7 +71,7 @@ function clientAddress(c: Context): string {
  * tenant and key, never holding the key; every request re-checks the key is still live, so revoking it
  * ends its sessions. Every form carries a per-session anti-forgery token. Mounted by createApp.
  */
-export function dashboardRoutes(deps: Deps, hooks: DashboardHooks) {
+export function dashboardRoutes(deps: Pick<Deps, "config" | "db" | "clock" | "random" | "logger">, hooks: DashboardHooks) {
   const { db, clock } = deps;
   const secret = deps.config.encryptionKey;
   const logger = deps.logger.child({ component: "dashboard" });

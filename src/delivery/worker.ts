@@ -1,6 +1,5 @@
 import { claimDueDeliveries } from "../db/queries/claim-due-deliveries.js";
 import type { ClaimedDelivery, DeliveryOutcome } from "../domain/delivery.js";
-import { clockDrivesDatabase } from "../lib/clock.js";
 import { deferOriginDeliveries, saveOriginStates } from "../db/queries/origin-states.js";
 import { recordDeliveryResults } from "../db/queries/record-delivery-results.js";
 import { activeSigningSecrets } from "../db/queries/signing-secrets.js";
@@ -25,12 +24,27 @@ export interface DeliveryWorker extends WorkerLoop {
   invalidateSecrets(tenantId?: string): void;
 }
 
+/** What the delivery worker uses. */
+export type DeliveryWorkerDeps = Pick<
+  Deps,
+  | "config"
+  | "db"
+  | "clock"
+  | "clockDrivesDatabase"
+  | "random"
+  | "logger"
+  | "upstream"
+  | "tenantKeys"
+  | "metrics"
+  | "callbackDispatcher"
+>;
+
 /**
  * The sender: claims due deliveries, signs and POSTs each (at most DELIVERY_CONCURRENCY at once and
  * DELIVERY_PER_ORIGIN_CONCURRENCY per receiver origin, behind a circuit breaker per origin), and writes
  * outcomes and attempts back in batches.
  */
-export function createDeliveryWorker(deps: Deps, options: { workerId: string }): DeliveryWorker {
+export function createDeliveryWorker(deps: DeliveryWorkerDeps, options: { workerId: string }): DeliveryWorker {
   const { config, db, clock, random, upstream } = deps;
   const logger = deps.logger.child({ component: "delivery" });
   // A claim must outlive the slowest attempt (a result refresh, a quick retry and the callback itself),
@@ -111,7 +125,7 @@ export function createDeliveryWorker(deps: Deps, options: { workerId: string }):
         workerId: options.workerId,
         limit,
         backlog,
-        now: clockDrivesDatabase(clock) ? clock.now() : undefined, // leases run on the database's clock
+        now: deps.clockDrivesDatabase ? clock.now() : undefined, // leases run on the database's clock
         leaseMs,
         skipOrigins: gate.fullOrigins(),
         skipTenantOrigins: gate.pausedPairs(clock.now()),
@@ -152,7 +166,7 @@ export function createDeliveryWorker(deps: Deps, options: { workerId: string }):
     onCrash: (d) => releaseDelivery(d, new Date(clock.now().getTime() + CRASH_RETRY_MS)),
     release: (d) => releaseDelivery(d, clock.now()),
     async ack(acks) {
-      await recordDeliveryResults(db, acks, clock.now(), { databaseClock: !clockDrivesDatabase(clock) });
+      await recordDeliveryResults(db, acks, clock.now(), { databaseClock: !deps.clockDrivesDatabase });
       const { changed, opened } = gate.takeChanges();
       if (opened.length > 0) {
         const deferred = await deferOriginDeliveries(db, opened);

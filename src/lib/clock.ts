@@ -23,13 +23,3 @@ export function createFakeClock(start: Date | number = Date.UTC(2026, 0, 1)): Fa
     },
   };
 }
-
-/**
- * Whether `clock` also stands for the database's clock: true only for a clock tests move by hand (FakeClock).
- * Any other clock, however far it is off, leaves lease times to the database's `now()` (so relays whose clocks
- * differ never see a lease expire early or late) and, on Postgres, is aligned on the database's clock
- * (`createDatabaseClock`).
- */
-export function clockDrivesDatabase(clock: Clock): boolean {
-  return "advance" in clock && typeof (clock as { advance?: unknown }).advance === "function";
-}

@@ -28,7 +28,7 @@ export interface Maintenance {
  * @param options.firstRunMs delay of the first pass after start (default 1 s)
  */
 export function createMaintenance(
-  deps: Deps,
+  deps: Pick<Deps, "config" | "db" | "clock" | "logger">,
   options: { workerId: string; batchSize?: number; budgetMs?: number; firstRunMs?: number },
 ): Maintenance {
   const { db, clock, config } = deps;

@@ -25,6 +25,12 @@ const DETECTION_SLACK_MS = 5_000;
 /** Relays sharing an upstream budget say they are alive this often. */
 const HEARTBEAT_MS = 5_000;
 
+/** What the scheduler uses. */
+export type SchedulerDeps = Pick<
+  Deps,
+  "config" | "db" | "clock" | "random" | "logger" | "upstream" | "upstreamHealth" | "tenantKeys" | "metrics"
+>;
+
 /**
  * The poller: claims due jobs from the database (each claim also schedules the job's next poll), fetches
  * each from Rendley (at most POLL_CONCURRENCY at once), and writes back, in batches, only the polls that
@@ -32,7 +38,10 @@ const HEARTBEAT_MS = 5_000;
  * polling once a job type has history (see plan-polls.ts), else by plain backoff.
  * @param options.onDeliveriesCreated called after a write created deliveries (wakes the delivery worker)
  */
-export function createScheduler(deps: Deps, options: { workerId: string; onDeliveriesCreated?: () => void }): WorkerLoop {
+export function createScheduler(
+  deps: SchedulerDeps,
+  options: { workerId: string; onDeliveriesCreated?: () => void },
+): WorkerLoop {
   const { config, db, clock, random, upstream, upstreamHealth } = deps;
   const logger = deps.logger.child({ component: "scheduler" });
   const cadence = { minIntervalMs: config.pollMinIntervalMs, maxIntervalMs: config.pollMaxIntervalMs };

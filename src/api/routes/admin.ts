@@ -180,11 +180,14 @@ const routes = {
   }),
 };
 
+/** None */
+export type AdminDeps = Pick<Deps, "db" | "clock" | "random" | "logger" | "secretBox">;
+
 /**
  * The admin API (RELAY_ADMIN_KEY): tenants, their API keys and their Rendley keys.
  * @param hooks.onTenantChanged called after a change to a tenant's keys or status (drops cached lookups)
  */
-export function adminRoutes(deps: Deps, hooks: { onTenantChanged: (tenantId: string) => void }) {
+export function adminRoutes(deps: AdminDeps, hooks: { onTenantChanged: (tenantId: string) => void }) {
   const { db, clock, random } = deps;
   const box = () => {
     if (!deps.secretBox) throw new AppError("internal_error", 500, "RELAY_ENCRYPTION_KEY is not set");

@@ -50,7 +50,7 @@ const recoverRoute = createRoute({
  * The deliveries resource (bulk operations across watches).
  * @param hooks.onRedeliver wakes the delivery worker
  */
-export function deliveriesRoutes(deps: Deps, hooks: { onRedeliver: () => void }) {
+export function deliveriesRoutes(deps: Pick<Deps, "db" | "clock">, hooks: { onRedeliver: () => void }) {
   const app = createRouter();
 
   app.openapi(recoverRoute, async (c) => {

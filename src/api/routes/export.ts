@@ -149,7 +149,10 @@ function upstreamError(c: Context<ApiEnv>, failure: UpstreamFailure): AppError {
  * `POST /v1/export/cost` (Rendley's price, passed through). Both use the tenant's own Rendley key.
  * @param hooks.onWatchCreated wakes the scheduler so the first poll happens at once
  */
-export function exportRoutes(deps: Deps, hooks: { onWatchCreated: () => void }) {
+export function exportRoutes(
+  deps: Pick<Deps, "config" | "db" | "clock" | "random" | "logger" | "resolver" | "tenantKeys" | "upstream">,
+  hooks: { onWatchCreated: () => void },
+) {
   const { db, clock, random, config } = deps;
   const logger = deps.logger.child({ component: "api" });
   const app = createRouter();

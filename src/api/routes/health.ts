@@ -51,7 +51,7 @@ const DB_CHECK_CACHE_MS = 1_000;
 type DbCheck = "ok" | "unreachable";
 
 /** `select 1` with a short deadline, cached for a second and shared by concurrent probes. */
-function databaseCheck(deps: Deps): () => Promise<DbCheck> {
+function databaseCheck(deps: Pick<Deps, "db">): () => Promise<DbCheck> {
   let last: { at: number; result: DbCheck } | undefined;
   let running: Promise<DbCheck> | undefined;
   return () => {
@@ -71,7 +71,7 @@ function databaseCheck(deps: Deps): () => Promise<DbCheck> {
   };
 }
 
-export function healthRoutes(deps: Deps) {
+export function healthRoutes(deps: Pick<Deps, "config" | "db" | "upstream" | "upstreamHealth">) {
   const app = createRouter();
   let lastProbeAt = 0;
   const checkDatabase = databaseCheck(deps);

@@ -35,7 +35,7 @@ const route = createRoute({
   },
 });
 
-export function originsRoutes(deps: Deps) {
+export function originsRoutes(deps: Pick<Deps, "db">) {
   const app = createRouter();
   app.openapi(route, async (c) => c.json({ data: await listOriginStates(deps.db, c.get("tenantId")) }, 200));
   return app;

@@ -95,7 +95,10 @@ function view(state: SigningSecretState) {
  * The signing secret resource.
  * @param hooks.onSigningSecretRotated called once a rotation has committed (the delivery worker drops its cached secrets)
  */
-export function signingSecretRoutes(deps: Deps, hooks: { onSigningSecretRotated: (tenantId: string) => void }) {
+export function signingSecretRoutes(
+  deps: Pick<Deps, "db" | "clock" | "random" | "logger">,
+  hooks: { onSigningSecretRotated: (tenantId: string) => void },
+) {
   const { db, clock, random } = deps;
   const logger = deps.logger.child({ component: "api" });
   const app = createRouter();

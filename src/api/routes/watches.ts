@@ -114,7 +114,10 @@ const redeliverRoute = createRoute({
  * @param hooks.onWatchCreated wakes the scheduler so the first poll happens at once
  * @param hooks.onRedeliver wakes the delivery worker
  */
-export function watchesRoutes(deps: Deps, hooks: { onWatchCreated: () => void; onRedeliver: () => void }) {
+export function watchesRoutes(
+  deps: Pick<Deps, "config" | "db" | "clock" | "random" | "logger" | "resolver" | "tenantKeys" | "upstream">,
+  hooks: { onWatchCreated: () => void; onRedeliver: () => void },
+) {
   const { db, clock, random, config } = deps;
   const app = createRouter();
 
