@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Deps } from "../deps.js";
 import { AppError } from "../errors.js";
 import { findTenantByKeyHash } from "../db/queries/find-tenant-by-api-key.js";
-import { dashboardRoutes } from "../dashboard/dashboard-routes.js";
+import { dashboardRoutes } from "./dashboard/dashboard-routes.js";
 import { limitBody } from "./body-limit.js";
 import { createKeyAuth, requireAdminKey, type ApiEnv } from "./auth.js";
 import { rateLimit } from "./rate-limit.js";

@@ -279,10 +279,7 @@ export const leases = pgTable("leases", {
   expiresAt: ts("expires_at").notNull(),
 });
 
-/**
- * Learned completion times per (tenant, job type): an exponentially decaying mean and variance of
- * log(duration), i.e. a lognormal fit that follows drift. Predictive polling places polls with it.
- */
+/** Learned completion times per (tenant, job type): a decaying lognormal fit (TypeStats) predictive polling plans with. */
 export const jobTypeStats = pgTable(
   "job_type_stats",
   {

@@ -1,7 +1,7 @@
 import { Agent, buildConnector, errors } from "undici";
-import type { CallbackAllowlist } from "../security/callback-allowlist.js";
-import { isLocalhostName, systemResolver, type Resolver } from "../security/callback-url.js";
-import { isBlockedAddress, parseHost } from "../security/ip-address.js";
+import type { CallbackAllowlist } from "./callback-allowlist.js";
+import { isLocalhostName, systemResolver, type Resolver } from "./callback-url.js";
+import { isBlockedAddress, parseHost } from "./ip-address.js";
 
 /**
  * The error a guarded connection fails with when its target is, or resolves to, a blocked address.

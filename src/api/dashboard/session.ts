@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
-import type { DashboardKey } from "../db/queries/dashboard-sessions.js";
-import { safeEqual } from "../lib/hash.js";
+import type { DashboardKey } from "../../db/queries/dashboard-sessions.js";
+import { safeEqual } from "../../lib/hash.js";
 
 /** The session cookie: `v1.<tenant id>.<key id>.<expiry ms>.<mac>`, never the API key itself. */
 export const SESSION_COOKIE = "rr_session";

@@ -1,7 +1,7 @@
-import type { LatencyBucket } from "../db/queries/dashboard-latency.js";
-import type { DashboardWatchRow } from "../db/queries/dashboard-watch-list.js";
-import { JOB_EVENTS } from "../domain/events.js";
-import { WATCH_STATUSES } from "../domain/watch.js";
+import type { LatencyBucket } from "../../db/queries/dashboard-latency.js";
+import type { DashboardWatchRow } from "../../db/queries/dashboard-watch-list.js";
+import { JOB_EVENTS } from "../../domain/events.js";
+import { WATCH_STATUSES } from "../../domain/watch.js";
 import { LatencyChart } from "./latency-chart.js";
 import { Badge, formatTime, Layout } from "./layout.js";
 

@@ -1,4 +1,4 @@
-import type { LatencyBucket } from "../db/queries/dashboard-latency.js";
+import type { LatencyBucket } from "../../db/queries/dashboard-latency.js";
 import { formatMs } from "./layout.js";
 
 const WIDTH = 720;

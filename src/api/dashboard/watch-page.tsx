@@ -1,4 +1,4 @@
-import type { AttemptView, DeliveryView, WatchView } from "../api/watch-view.js";
+import type { AttemptView, DeliveryView, WatchView } from "../watch-view.js";
 import { Badge, formatMs, formatTime, Layout } from "./layout.js";
 
 /** Fixed texts for the `?notice=` / `?error=` a redirect after a form carries (never reflected as given). */
