@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { CONFIG_VARIABLES, type ConfigVariable } from "../../src/config-variables.js";
 import { loadConfig, signingSecretProblem, type Config } from "../../src/config.js";
 import { ConfigError } from "../../src/errors.js";
 
@@ -367,5 +368,100 @@ describe("signingSecretProblem", () => {
     const problem = signingSecretProblem(secret);
     expect(problem).toContain(fragment);
     expect(problem).toContain("whsec_$(openssl rand -base64 32)");
+  });
+});
+
+describe("admin API, encryption key, HTTPS and rate limits", () => {
+  const key = Buffer.alloc(32, 7);
+  const ADMIN = { RELAY_ADMIN_KEY: "k".repeat(24), RELAY_ENCRYPTION_KEY: key.toString("base64") };
+  const ENCRYPTION_KEY_PROBLEM = "RELAY_ENCRYPTION_KEY must be 32 random bytes as base64 or hex (e.g. `openssl rand -base64 32`)";
+
+  it.each<[keyof Config, unknown]>([
+    ["adminKey", undefined],
+    ["encryptionKey", undefined],
+    ["requireHttps", false],
+    ["rateLimitRps", 50],
+    ["rateLimitBurst", 100],
+    ["upstreamMaxRps", undefined],
+  ])("%s defaults to %j", (property, expected) => {
+    expect(loadConfig({ ...REQUIRED })[property]).toStrictEqual(expected);
+  });
+
+  it.each([
+    ["base64", key.toString("base64")],
+    ["hex", key.toString("hex")],
+    ["upper-case hex", key.toString("hex").toUpperCase()],
+  ])("reads RELAY_ENCRYPTION_KEY as %s", (_label, raw) => {
+    expect(loadConfig({ ...REQUIRED, RELAY_ENCRYPTION_KEY: raw }).encryptionKey).toEqual(key);
+  });
+
+  it.each([
+    ["16 bytes", Buffer.alloc(16).toString("base64")],
+    ["base64 without padding", key.toString("base64").replace(/=+$/, "")],
+    ["hex of 31 bytes", Buffer.alloc(31).toString("hex")],
+    ["not base64", "!".repeat(44)],
+  ])("rejects RELAY_ENCRYPTION_KEY of %s", (_label, raw) => {
+    expect(problemsOf({ ...REQUIRED, RELAY_ENCRYPTION_KEY: raw })).toEqual([ENCRYPTION_KEY_PROBLEM]);
+  });
+
+  it("RELAY_ADMIN_KEY replaces RENDLEY_API_KEY and needs RELAY_ENCRYPTION_KEY", () => {
+    const config = loadConfig(ADMIN);
+    expect(config.rendleyApiKey).toBeUndefined();
+    expect(config.adminKey).toBe("k".repeat(24));
+    expect(config.encryptionKey).toEqual(key);
+    expect(problemsOf({ RELAY_ADMIN_KEY: "k".repeat(24) })).toEqual([
+      "RELAY_ENCRYPTION_KEY is required with RELAY_ADMIN_KEY: tenants' Rendley keys are encrypted with it (`openssl rand -base64 32`)",
+    ]);
+  });
+
+  it("RELAY_ADMIN_KEY shorter than 24 characters", () => {
+    expect(problemsOf({ ...ADMIN, RELAY_ADMIN_KEY: "k".repeat(23) })).toEqual([
+      "RELAY_ADMIN_KEY must be 24 to 256 printable characters without spaces (e.g. `openssl rand -base64 32`)",
+    ]);
+  });
+
+  it.each([
+    ["true", true],
+    ["1", true],
+    ["false", false],
+    ["0", false],
+  ])("RELAY_REQUIRE_HTTPS=%s", (raw, expected) => {
+    expect(loadConfig({ ...REQUIRED, RELAY_REQUIRE_HTTPS: raw }).requireHttps).toBe(expected);
+  });
+
+  it.each<[Record<string, string>, string]>([
+    [{ RELAY_REQUIRE_HTTPS: "yes" }, "RELAY_REQUIRE_HTTPS must be true or false"],
+    [{ RELAY_RATE_LIMIT_RPS: "0" }, "RELAY_RATE_LIMIT_RPS must be at least 1"],
+    [{ RELAY_RATE_LIMIT_BURST: "1000001" }, "RELAY_RATE_LIMIT_BURST must be at most 1000000"],
+    [{ UPSTREAM_MAX_RPS: "0" }, "UPSTREAM_MAX_RPS must be at least 1"],
+  ])("rejects %j", (env, problem) => {
+    expect(problemsOf({ ...REQUIRED, ...env })).toEqual([problem]);
+  });
+
+  it("reads the rate limits", () => {
+    const config = loadConfig({ ...REQUIRED, RELAY_RATE_LIMIT_RPS: "5", RELAY_RATE_LIMIT_BURST: "7", UPSTREAM_MAX_RPS: "3" });
+    expect([config.rateLimitRps, config.rateLimitBurst, config.upstreamMaxRps]).toEqual([5, 7, 3]);
+  });
+});
+
+describe("CONFIG_VARIABLES", () => {
+  const variables: [string, ConfigVariable][] = Object.entries(CONFIG_VARIABLES);
+
+  it("fills each Config property from exactly one variable", () => {
+    const properties = variables.map(([, variable]) => variable.property);
+    expect(properties.filter((property, i) => properties.indexOf(property) !== i)).toEqual([]);
+    expect(Object.keys(loadConfig({ ...REQUIRED })).sort()).toEqual(properties.sort());
+  });
+
+  it("documents each variable in one line", () => {
+    const undocumented = variables.filter(([, variable]) => !/^[^\n]{10,}$/.test(variable.doc)).map(([name]) => name);
+    expect(undocumented).toEqual([]);
+  });
+
+  /** A config with its allowlist (an object of closures) replaced by its entries, to compare two configs. */
+  const comparable = (config: Config) => ({ ...config, callbackAllowlist: config.callbackAllowlist.entries });
+
+  it.each(variables.map(([name]) => name).filter((name) => name !== "RENDLEY_API_KEY"))("a blank %s is unset", (name) => {
+    expect(comparable(loadConfig({ ...REQUIRED, [name]: " \t " }))).toStrictEqual(comparable(loadConfig({ ...REQUIRED })));
   });
 });

@@ -1,0 +1,281 @@
+import { z } from "zod";
+import { parseScheduleMs } from "./lib/duration.js";
+import { parseCallbackAllowlist } from "./security/callback-allowlist.js";
+
+/** One environment variable of the relay: the `Config` property it fills, its default, its parser and what it means. */
+export type ConfigVariable = {
+  /** The `Config` property the parsed value fills. */
+  readonly property: string;
+  /** Parses the trimmed value (undefined when unset without a default); its messages follow the variable's name. */
+  readonly schema: z.ZodType<unknown, string | undefined>;
+  /** One line: what the variable means, as README.md's configuration table says. */
+  readonly doc: string;
+  /** The raw value used when the variable is unset or blank. */
+  readonly default?: string;
+  /** README.md's default cell when it is not `default` in backticks: "unset", "**required** …", "generated …", "empty". */
+  readonly defaultText?: string;
+} & ({ readonly default: string } | { readonly defaultText: string });
+
+/** A whole number from `min` to `max`; `belowMinReason` says why the minimum is what it is. */
+const int = (min: number, max = Number.MAX_SAFE_INTEGER, belowMinReason?: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, `must be at least ${min}${belowMinReason ? ` (${belowMinReason})` : ""}`)
+        .max(max, `must be at most ${max}`),
+    );
+
+/** A schema around a parser that throws an Error whose message is the problem. */
+const parsedBy = <T>(parse: (raw: string) => T) =>
+  z.string().transform((raw, ctx) => {
+    try {
+      return parse(raw);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+/** 32 bytes, given as base64 (44 chars) or hex (64 chars). */
+function parseEncryptionKey(raw: string): Buffer {
+  const bytes = /^[0-9a-f]{64}$/i.test(raw) ? Buffer.from(raw, "hex") : Buffer.from(raw, "base64");
+  if (bytes.length === 32 && (/^[0-9a-f]{64}$/i.test(raw) || bytes.toString("base64") === raw)) return bytes;
+  throw new Error("must be 32 random bytes as base64 or hex (e.g. `openssl rand -base64 32`)");
+}
+
+const SIGNING_SECRET_HINT =
+  "it must be `whsec_` followed by the base64 of 24 to 64 random bytes (e.g. `whsec_$(openssl rand -base64 32)`)";
+
+/** Checks a Standard Webhooks secret; returns the problem or undefined. */
+export function signingSecretProblem(secret: string): string | undefined {
+  if (!secret.startsWith("whsec_")) return `does not start with whsec_; ${SIGNING_SECRET_HINT}`;
+  const b64 = secret.slice("whsec_".length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || Buffer.from(b64, "base64").toString("base64") !== b64) {
+    return `is not valid base64 after whsec_; ${SIGNING_SECRET_HINT}`;
+  }
+  const bytes = Buffer.from(b64, "base64").length;
+  if (bytes < 24 || bytes > 64) return `decodes to ${bytes} bytes; ${SIGNING_SECRET_HINT}`;
+  return undefined;
+}
+
+/**
+ * Every environment variable the relay reads, by name, in the order problems are reported. `Config` is
+ * derived from this table, `loadConfig` reads it, and a test checks README.md's configuration table against it.
+ */
+export const CONFIG_VARIABLES = {
+  PORT: {
+    property: "port",
+    default: "8080",
+    schema: int(0, 65535),
+    doc: "Where the API listens (0 picks a free port).",
+  },
+  HOST: {
+    property: "host",
+    default: "0.0.0.0",
+    schema: z.string().min(1),
+    doc: "The address the API binds to.",
+  },
+  DATABASE_URL: {
+    property: "databaseUrl",
+    defaultText: "unset",
+    schema: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
+      .optional(),
+    doc: "`postgres://…` uses Postgres; unset uses embedded PGlite.",
+  },
+  RELAY_DATA_DIR: {
+    property: "dataDir",
+    default: "./.relay-data",
+    schema: z.string().min(1),
+    doc: "PGlite's directory (`memory://` keeps everything in memory); one process per directory.",
+  },
+  RENDLEY_API_URL: {
+    property: "rendleyApiUrl",
+    default: "https://api.rendley.com",
+    schema: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).transform((u) => u.replace(/\/+$/, "")),
+    doc: "Upstream base, kept without trailing slash; the relay calls `${RENDLEY_API_URL}/v1/jobs/{id}`.",
+  },
+  RENDLEY_API_KEY: {
+    property: "rendleyApiKey",
+    defaultText: "**required** (unless `RELAY_ADMIN_KEY` is set)",
+    schema: z.string().min(1).optional(),
+    doc: "The default tenant's Rendley key, sent as a bearer token upstream; required unless RELAY_ADMIN_KEY is set.",
+  },
+  RELAY_API_KEY: {
+    property: "relayApiKey",
+    defaultText: "generated on first start, stored as a SHA-256 hash, printed once",
+    schema: z
+      .string()
+      .regex(/^[\x21-\x7e]{16,256}$/, "must be 16 to 256 printable characters without spaces")
+      .optional(),
+    doc: "Clients' bearer token on every /v1 route; generated, stored hashed and printed once when unset.",
+  },
+  RELAY_SIGNING_SECRET: {
+    property: "signingSecret",
+    defaultText: "generated on first start and stored",
+    schema: z
+      .string()
+      .superRefine((s, ctx) => {
+        const problem = signingSecretProblem(s);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .optional(),
+    doc: "`whsec_` + base64 of 24–64 random bytes that signs callbacks; generated and stored when unset.",
+  },
+  RELAY_CALLBACK_ALLOWLIST: {
+    property: "callbackAllowlist",
+    default: "",
+    defaultText: "empty",
+    schema: parsedBy(parseCallbackAllowlist),
+    doc: "Comma-separated hosts, host:port or CIDRs callbacks may target despite the private-network block.",
+  },
+  POLL_MIN_INTERVAL_MS: {
+    property: "pollMinIntervalMs",
+    default: "1000",
+    schema: int(1000, Number.MAX_SAFE_INTEGER, "Rendley: no benefit polling faster than once per second"),
+    doc: "Shortest delay between two polls of a job; at least 1000.",
+  },
+  POLL_MAX_INTERVAL_MS: {
+    property: "pollMaxIntervalMs",
+    default: "10000",
+    schema: int(1000),
+    doc: "Longest delay between two polls of a job; not below POLL_MIN_INTERVAL_MS.",
+  },
+  POLL_CONCURRENCY: {
+    property: "pollConcurrency",
+    default: "32",
+    schema: int(1, 10_000),
+    doc: "Upstream requests in flight per process.",
+  },
+  DELIVERY_CONCURRENCY: {
+    property: "deliveryConcurrency",
+    default: "64",
+    schema: int(1, 10_000),
+    doc: "Callback requests in flight per process.",
+  },
+  DELIVERY_RETRY_SCHEDULE: {
+    property: "deliveryRetryScheduleMs",
+    default: "5s,5m,30m,2h,5h,10h,14h,20h,24h",
+    schema: parsedBy((raw): readonly number[] => Object.freeze(parseScheduleMs(raw))),
+    doc: "Delays between attempts after the first, each ±20% jitter (units ms, s, m, h, d; `none` for no retries).",
+  },
+  DELIVERY_PER_ORIGIN_CONCURRENCY: {
+    property: "deliveryPerOriginConcurrency",
+    default: "8",
+    schema: int(1, 10_000),
+    doc: "Callback requests in flight per receiver origin per process.",
+  },
+  DELIVERY_BREAKER_THRESHOLD: {
+    property: "breakerThreshold",
+    default: "10",
+    schema: int(1, 10_000),
+    doc: "Consecutive failures that open an origin's circuit breaker.",
+  },
+  DELIVERY_BREAKER_COOLDOWN_MS: {
+    property: "breakerCooldownMs",
+    default: "30000",
+    schema: int(100, 86_400_000),
+    doc: "How long an open breaker pauses an origin before one probe.",
+  },
+  RESULT_REFRESH_AFTER_MS: {
+    property: "resultRefreshAfterMs",
+    default: "300000",
+    schema: int(0),
+    doc: "A final event whose job was fetched longer ago is re-read before an attempt (fresh result links).",
+  },
+  RETENTION_DAYS: {
+    property: "retentionDays",
+    default: "30",
+    schema: int(1, 36_500),
+    doc: "Finished watches and their attempts older than this are pruned.",
+  },
+  MAINTENANCE_INTERVAL_MS: {
+    property: "maintenanceIntervalMs",
+    default: "60000",
+    schema: int(1000),
+    doc: "How often one relay process prunes.",
+  },
+  DELIVERY_TIMEOUT_MS: {
+    property: "deliveryTimeoutMs",
+    default: "15000",
+    schema: int(100, 300_000),
+    doc: "Whole-request deadline of one callback attempt, body included.",
+  },
+  UPSTREAM_TIMEOUT_MS: {
+    property: "upstreamTimeoutMs",
+    default: "10000",
+    schema: int(100, 300_000),
+    doc: "Whole-request deadline of one upstream call.",
+  },
+  LEASE_MS: {
+    property: "leaseMs",
+    default: "15000",
+    schema: int(1000),
+    doc: "How long a delivery claimed by a process that died blocks others.",
+  },
+  LOG_LEVEL: {
+    property: "logLevel",
+    default: "info",
+    schema: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+    doc: "trace, debug, info, warn, error, fatal or silent.",
+  },
+  LOG_FORMAT: {
+    property: "logFormat",
+    defaultText: "unset: `pretty` on a terminal, else `json`",
+    schema: z.enum(["json", "pretty"], { error: "must be json or pretty" }).optional(),
+    doc: "`json` or `pretty`; unset picks pretty on a terminal, JSON otherwise.",
+  },
+  RELAY_METRICS_TOKEN: {
+    property: "metricsToken",
+    defaultText: "unset (`/metrics` open)",
+    schema: z
+      .string()
+      .regex(/^[\x21-\x7e]{16,256}$/, "must be 16 to 256 printable characters without spaces (e.g. `openssl rand -hex 24`)")
+      .optional(),
+    doc: "Bearer token GET /metrics requires; unset leaves /metrics open (it carries no secrets).",
+  },
+  RELAY_ADMIN_KEY: {
+    property: "adminKey",
+    defaultText: "unset (admin API off)",
+    schema: z
+      .string()
+      .regex(/^[\x21-\x7e]{24,256}$/, "must be 24 to 256 printable characters without spaces (e.g. `openssl rand -base64 32`)")
+      .optional(),
+    doc: "Bearer token of the admin API (/v1/admin); unset turns the admin API off.",
+  },
+  RELAY_ENCRYPTION_KEY: {
+    property: "encryptionKey",
+    defaultText: "unset; required with `RELAY_ADMIN_KEY`",
+    schema: parsedBy(parseEncryptionKey).optional(),
+    doc: "32 random bytes (base64 or hex) that encrypt tenants' Rendley keys at rest; required with RELAY_ADMIN_KEY.",
+  },
+  RELAY_REQUIRE_HTTPS: {
+    property: "requireHttps",
+    default: "false",
+    schema: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).transform((v) => v === "true" || v === "1"),
+    doc: "Refuse plain-http callback URLs, at registration and at delivery.",
+  },
+  RELAY_RATE_LIMIT_RPS: {
+    property: "rateLimitRps",
+    default: "50",
+    schema: int(1, 1_000_000),
+    doc: "Requests per second per API key (429 with Retry-After beyond).",
+  },
+  UPSTREAM_MAX_RPS: {
+    property: "upstreamMaxRps",
+    defaultText: "unset (unlimited)",
+    schema: int(1, 1_000_000).optional(),
+    doc: "Rendley requests per second, shared by every relay process; unset is unlimited.",
+  },
+  RELAY_RATE_LIMIT_BURST: {
+    property: "rateLimitBurst",
+    default: "100",
+    schema: int(1, 1_000_000),
+    doc: "Requests an API key may send at once beyond its per-second rate.",
+  },
+} as const satisfies Record<string, ConfigVariable>;
