@@ -1,12 +1,7 @@
 import { pathToFileURL } from "node:url";
 import { runServe } from "./cli/serve.js";
 import { isDriverConnectionLoss, isDriverWriteBug, recyclePostgresPools } from "./db/client.js";
-
-/**
- * The process's environment. Only this file and config.ts read it: entry points (`npm start` below, the
- * `rendley-relay` CLI) take it from here and hand it down.
- */
-export const processEnv = (): Record<string, string | undefined> => process.env;
+import { processEnv } from "./environment.js";
 
 /** One warning line, written directly: the logger belongs to the relay, and these come from outside it. */
 function warnDriverBug(msg: string, fields: Record<string, unknown>): void {
@@ -45,5 +40,5 @@ export function guardDriverBugs(): void {
 // `npm start` = `rendley-relay serve`: config → startRelay → signals (src/cli/serve.ts).
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   guardDriverBugs();
-  void runServe(process.env, { stderr: process.stderr }).then((code) => process.exit(code));
+  void runServe(processEnv(), { stderr: process.stderr }).then((code) => process.exit(code));
 }

@@ -2,7 +2,7 @@ import { Command, CommanderError } from "commander";
 import type { Readable, Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { RelayError } from "../client/index.js";
-import { processEnv } from "../main.js";
+import { processEnv } from "../environment.js";
 import { VERSION } from "../version.js";
 import { adminCommand } from "./admin.js";
 import { DEFAULT_RELAY_URL, type CliContext } from "./context.js";
