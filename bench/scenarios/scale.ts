@@ -1,4 +1,5 @@
 import { sql, type SQL } from "drizzle-orm";
+import { claimSchedule } from "../../src/scheduler/poll-timing.js";
 import { insertActive, insertFinished } from "../fixtures.js";
 import { createDb, type Database } from "../../src/db/client.js";
 import { DEFAULT_TENANT_ID } from "../../src/domain/tenant.js";
@@ -23,8 +24,7 @@ function claimBatch(db: Database, limit: number) {
     workerId: "bench-scale",
     limit,
     now: new Date(),
-    minIntervalMs: 1000,
-    maxIntervalMs: 10_000,
+    schedule: claimSchedule({ minIntervalMs: 1000, maxIntervalMs: 10_000 }),
     backlog: true,
   });
 }

@@ -58,3 +58,15 @@ export interface PollUpdate {
   /** A completion time to learn from: the job was seen running, then finished between the last two polls. */
   observation?: { jobType: string; durationMs: number };
 }
+
+/**
+ * How a claim schedules each claimed job's next poll in the same statement: the next offset of its plan
+ * (at least `minIntervalMs` ahead), or past the plan its interval grown by `growthFactor` up to
+ * `maxIntervalMs`, with ±`jitterRatio` jitter.
+ */
+export interface ClaimSchedule {
+  minIntervalMs: number;
+  maxIntervalMs: number;
+  growthFactor: number;
+  jitterRatio: number;
+}

@@ -13,7 +13,7 @@ import type { JobFetchResult } from "../upstream/client.js";
 import { decidePoll, releasePoll } from "./decide-poll.js";
 import { planFanOut } from "./plan-fan-out.js";
 import { modelOf, observeDuration } from "./duration-stats.js";
-import { backoffPlan, predictivePlan } from "./plan-polls.js";
+import { createPollTiming } from "./poll-timing.js";
 import { createLearningQueue } from "./learning-queue.js";
 import { createPollTracker } from "./poll-tracker.js";
 import { createUpstreamBudget } from "./upstream-budget.js";
@@ -71,12 +71,11 @@ export function createScheduler(
     }
   }
 
-  const hasModel = (poll: ClaimedPoll, jobType: string) => modelOf(stats.get(statsKey(poll.tenantId, jobType))) !== undefined;
-
-  function plan(poll: ClaimedPoll, jobType: string | undefined, elapsedMs: number): number[] {
-    const model = jobType ? modelOf(stats.get(statsKey(poll.tenantId, jobType))) : undefined;
-    return model ? predictivePlan(elapsedMs, model, cadence, random) : backoffPlan(elapsedMs, cadence, random);
-  }
+  const timing = createPollTiming({
+    cadence,
+    random,
+    model: (tenantId, jobType) => modelOf(stats.get(statsKey(tenantId, jobType))),
+  });
 
   const learning = createLearningQueue({
     nowMs: () => clock.now().getTime(),
@@ -121,7 +120,7 @@ export function createScheduler(
         workerId: options.workerId,
         limit: allowed,
         now: clock.now(),
-        ...cadence,
+        schedule: timing.claim,
         order,
         backlog,
       });
@@ -157,7 +156,7 @@ export function createScheduler(
           upstreamHealth.recordAccepted(poll.tenantId);
         }
         if (result.kind === "rate_limited") budget.onRateLimited();
-        ack = decidePoll(latest(), result, { now: clock.now(), cadence, random, plan, hasModel });
+        ack = decidePoll(latest(), result, { now: clock.now(), cadence, random, plan: timing.plan, hasModel: timing.hasModel });
         deps.metrics.pollFinished(result, ack);
         if (ack?.event) logger.info({ jobId: poll.jobId, event: ack.event.type }, "job changed");
         return ack;

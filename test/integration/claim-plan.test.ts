@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import { claimSchedule } from "../../src/scheduler/poll-timing.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Database } from "../../src/db/client.js";
 import { runClaim } from "../../src/db/run-claim.js";
@@ -37,7 +38,13 @@ describe.each(DRIVERS)("claims in a burst on %s", (driver) => {
 
   // The claims as the loops make them into a backlog: five of the oldest due rows.
   const claimPolls = (db: Database) =>
-    claimDuePolls(db, { workerId: "w", limit: 5, now: f.clock.now(), minIntervalMs: 1_000, maxIntervalMs: 1_000, backlog: true });
+    claimDuePolls(db, {
+      workerId: "w",
+      limit: 5,
+      now: f.clock.now(),
+      schedule: claimSchedule({ minIntervalMs: 1_000, maxIntervalMs: 1_000 }),
+      backlog: true,
+    });
   const claimDeliveries = (db: Database) =>
     claimDueDeliveries(db, { workerId: "w", limit: 5, now: f.clock.now(), leaseMs: 20_000, backlog: true });
 

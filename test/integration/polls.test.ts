@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import { claimSchedule } from "../../src/scheduler/poll-timing.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { claimDuePolls } from "../../src/db/queries/claim-due-polls.js";
 import { type ClaimedPoll } from "../../src/domain/poll.js";
@@ -207,8 +208,7 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
             workerId,
             limit: 50,
             now: f.clock.now(),
-            minIntervalMs: 1000,
-            maxIntervalMs: 10_000,
+            schedule: claimSchedule({ minIntervalMs: 1000, maxIntervalMs: 10_000 }),
           });
           if (batch.length === 0) return got;
           got.push(...batch.map((p) => p.id));

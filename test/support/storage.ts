@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import { claimSchedule } from "../../src/scheduler/poll-timing.js";
 import type { Database } from "../../src/db/client.js";
 import { bootstrapDefaultTenant } from "../../src/db/queries/bootstrap-tenant.js";
 import { DEFAULT_TENANT_ID } from "../../src/domain/tenant.js";
@@ -75,8 +76,7 @@ export async function createStorageFixture(driver: DriverName): Promise<StorageF
         workerId: o.workerId ?? "w1",
         limit: o.limit ?? 1000,
         now: clock.now(),
-        minIntervalMs: 1000,
-        maxIntervalMs: o.maxIntervalMs ?? 10_000,
+        schedule: claimSchedule({ minIntervalMs: 1000, maxIntervalMs: o.maxIntervalMs ?? 10_000 }),
       }),
     settlePolls(polls, answer) {
       const cadence = { minIntervalMs: 1000, maxIntervalMs: 10_000 };

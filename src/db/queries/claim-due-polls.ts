@@ -2,13 +2,13 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../client.js";
 import { runClaim } from "../run-claim.js";
 import { toDate, ts } from "../sql-values.js";
-import type { ClaimedPoll } from "../../domain/poll.js";
+import type { ClaimedPoll, ClaimSchedule } from "../../domain/poll.js";
 
 /**
  * Claims up to `limit` due polls and, in the same statement, schedules each one's next poll: the first
  * offset of its plan still ahead (offsets already behind are dropped; one that is less than the minimum
  * interval ahead is pushed back to it, so a claim that ran late delays the next poll rather than skipping it), or, past
- * the plan, ×1.5 backoff to the maximum. A poll whose job did not change therefore needs no second write,
+ * the plan, the schedule's backoff to the maximum. A poll whose job did not change therefore needs no second write,
  * and there is no lease to expire: a process that dies mid-poll only means the job is polled at its next
  * planned time. `FOR UPDATE SKIP LOCKED` lets several relays claim side by side, and moving `next_poll_at`
  * ahead takes the rows out of the due range at once, so no claim rescans them.
@@ -19,8 +19,8 @@ export async function claimDuePolls(
     workerId: string;
     limit: number;
     now: Date;
-    minIntervalMs: number;
-    maxIntervalMs: number;
+    /** How each claimed job's next poll is placed (the scheduler's `claimSchedule`). */
+    schedule: ClaimSchedule;
     /**
      * `due` (default): oldest due first. `likely`: when the upstream budget cannot poll everything due, the
      * jobs most likely to have finished first: those whose plan packs polls closest together (plans are dense
@@ -31,7 +31,8 @@ export async function claimDuePolls(
     backlog?: boolean;
   },
 ): Promise<ClaimedPoll[]> {
-  const { limit, now, minIntervalMs, maxIntervalMs } = options;
+  const { limit, now } = options;
+  const { minIntervalMs, maxIntervalMs, growthFactor, jitterRatio } = options.schedule;
   const order =
     options.order === "likely"
       ? sql`coalesce(started_at + plan_ms[1] * interval '1 millisecond' - next_poll_at, interval_ms * interval '1 millisecond'), next_poll_at`
@@ -65,7 +66,7 @@ export async function claimDuePolls(
       select p.id,
              (select min(o) from unnest(p.plan_ms) o
               where p.started_at + o * interval '1 millisecond' > ${ts(now)}) as next_offset,
-             least(round(p.interval_ms * 1.5), ${maxIntervalMs}::int)::int as grown,
+             least(round(p.interval_ms * ${growthFactor}::float8), ${maxIntervalMs}::int)::int as grown,
              p.next_poll_at as due_at
       from polls p join due on due.id = p.id
     )
@@ -74,12 +75,13 @@ export async function claimDuePolls(
           -- a late claim shifts the next planned poll rather than dropping it, keeping the 1 s floor
           when planned.next_offset is not null then greatest(p.started_at + planned.next_offset * interval '1 millisecond',
                                                              ${ts(now)} + ${minIntervalMs}::int * interval '1 millisecond')
-          -- past the plan: the interval with ±10% jitter (spreads jobs registered together), never under the floor
-          else ${ts(now)} + greatest(round(p.interval_ms * (0.9 + random() * 0.2)), ${minIntervalMs}::int) * interval '1 millisecond' end,
+          -- past the plan: the interval with ±jitter (spreads jobs registered together), never under the floor
+          else ${ts(now)} + greatest(round(p.interval_ms * (1 - ${jitterRatio}::float8 + random() * 2 * ${jitterRatio}::float8)),
+                                     ${minIntervalMs}::int) * interval '1 millisecond' end,
         plan_ms = case
           when planned.next_offset is null then '{}'::int[]
           else array(select o from unnest(p.plan_ms) o where o > planned.next_offset order by o) end,
-        -- the spacing the job is polled at now: errors back off from it, and past the plan it grows ×1.5
+        -- the spacing the job is polled at now: errors back off from it, and past the plan it grows
         interval_ms = case when planned.next_offset is null then planned.grown
                            else least(greatest(planned.next_offset - round(extract(epoch from ${ts(now)} - p.started_at) * 1000)::int,
                                                ${minIntervalMs}::int), ${maxIntervalMs}::int) end,
