@@ -9,7 +9,9 @@ import {
   setTenantStatus,
 } from "../../db/queries/tenants.js";
 import type { Deps } from "../../deps.js";
+import { TENANT_STATUSES } from "../../domain/tenant.js";
 import { AppError, NotFoundError } from "../../errors.js";
+import { toApiKeyView, toNewApiKeyView, toTenantView } from "../admin-views.js";
 import { emptyJsonMeansDefaults } from "../empty-json.js";
 import { createRouter } from "../router.js";
 import { ErrorSchema } from "../schemas.js";
@@ -30,7 +32,7 @@ const TenantSchema = z
   .object({
     id: z.string().openapi({ example: "ten_01m8dpcqe94bq4cd4fjdc6t9x2" }),
     name: z.string(),
-    status: z.enum(["active", "disabled"]),
+    status: z.enum(TENANT_STATUSES),
     rendley_key_set: z.boolean().openapi({ description: "Whether a Rendley key is stored (it is never returned)." }),
     rendley_key_updated_at: z.string().nullable(),
     created_at: z.string(),
@@ -212,12 +214,12 @@ export function adminRoutes(deps: AdminDeps, hooks: { onTenantChanged: (tenantId
       now,
     });
     deps.logger.info({ component: "admin", tenantId: tenant.id }, "tenant created");
-    return c.json({ data: { tenant, api_key: apiKey } }, 201);
+    return c.json({ data: { tenant: toTenantView(tenant), api_key: toNewApiKeyView(apiKey) } }, 201);
   });
 
-  app.openapi(routes.list, async (c) => c.json({ data: await listTenants(db) }, 200));
+  app.openapi(routes.list, async (c) => c.json({ data: (await listTenants(db)).map(toTenantView) }, 200));
 
-  app.openapi(routes.get, async (c) => c.json({ data: await mustExist(c.req.valid("param").id) }, 200));
+  app.openapi(routes.get, async (c) => c.json({ data: toTenantView(await mustExist(c.req.valid("param").id)) }, 200));
 
   for (const [route, status] of [
     [routes.disable, "disabled"],
@@ -229,7 +231,7 @@ export function adminRoutes(deps: AdminDeps, hooks: { onTenantChanged: (tenantId
       if (!tenant) throw new NotFoundError("tenant");
       hooks.onTenantChanged(id);
       deps.logger.info({ component: "admin", tenantId: id, status }, "tenant status changed");
-      return c.json({ data: tenant }, 200);
+      return c.json({ data: toTenantView(tenant) }, 200);
     });
   }
 
@@ -243,7 +245,7 @@ export function adminRoutes(deps: AdminDeps, hooks: { onTenantChanged: (tenantId
     if (!tenant) throw new NotFoundError("tenant");
     hooks.onTenantChanged(id);
     deps.logger.info({ component: "admin", tenantId: id }, "tenant Rendley key set");
-    return c.json({ data: tenant }, 200);
+    return c.json({ data: toTenantView(tenant) }, 200);
   });
 
   app.openapi(routes.createKey, async (c) => {
@@ -251,13 +253,13 @@ export function adminRoutes(deps: AdminDeps, hooks: { onTenantChanged: (tenantId
     await mustExist(id);
     const key = await createApiKey(db, { tenantId: id, label: c.req.valid("json").label ?? null, random, now: clock.now() });
     deps.logger.info({ component: "admin", tenantId: id, keyId: key.id }, "API key created");
-    return c.json({ data: key }, 201);
+    return c.json({ data: toNewApiKeyView(key) }, 201);
   });
 
   app.openapi(routes.listKeys, async (c) => {
     const { id } = c.req.valid("param");
     await mustExist(id);
-    return c.json({ data: await listApiKeys(db, id) }, 200);
+    return c.json({ data: (await listApiKeys(db, id)).map(toApiKeyView) }, 200);
   });
 
   app.openapi(routes.revokeKey, async (c) => {
@@ -266,7 +268,7 @@ export function adminRoutes(deps: AdminDeps, hooks: { onTenantChanged: (tenantId
     if (!key) throw new NotFoundError("API key");
     hooks.onTenantChanged(id);
     deps.logger.info({ component: "admin", tenantId: id, keyId: key_id }, "API key revoked");
-    return c.json({ data: key }, 200);
+    return c.json({ data: toApiKeyView(key) }, 200);
   });
 
   return app;

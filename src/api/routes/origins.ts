@@ -1,13 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { listOriginStates } from "../../db/queries/origin-states.js";
 import type { Deps } from "../../deps.js";
+import { BREAKER_STATES } from "../../domain/breaker.js";
+import { toOriginView } from "../admin-views.js";
 import { createRouter } from "../router.js";
 import { ErrorSchema } from "../schemas.js";
 
 const OriginSchema = z
   .object({
     origin: z.string().openapi({ example: "https://app.example.com" }),
-    state: z.enum(["closed", "open", "half_open"]).openapi({
+    state: z.enum(BREAKER_STATES).openapi({
       description:
         "closed: delivering. open: paused after consecutive failures until open_until. half_open: one probe in flight.",
     }),
@@ -37,6 +39,6 @@ const route = createRoute({
 
 export function originsRoutes(deps: Pick<Deps, "db">) {
   const app = createRouter();
-  app.openapi(route, async (c) => c.json({ data: await listOriginStates(deps.db, c.get("tenantId")) }, 200));
+  app.openapi(route, async (c) => c.json({ data: (await listOriginStates(deps.db, c.get("tenantId"))).map(toOriginView) }, 200));
   return app;
 }

@@ -13,21 +13,22 @@ export function generateApiKey(random: Random): string {
 /** What identifies a key in lists without revealing it: its first 8 characters. */
 export const keyPrefix = (key: string) => `${key.slice(0, 8)}…`;
 
-export interface ApiKeyView {
+/** A relay API key as stored: never the key itself, only its hash and prefix. */
+export interface ApiKeyRecord {
   id: string;
   prefix: string | null;
   label: string | null;
   source: string;
-  created_at: string;
-  revoked_at: string | null;
+  createdAt: Date;
+  revokedAt: Date | null;
 }
 
-/** A newly created key: the only time `key` itself is ever shown. */
-export interface NewApiKey extends ApiKeyView {
+/** A newly created key: the only time `key` itself is ever at hand. */
+export interface CreatedApiKey extends ApiKeyRecord {
   key: string;
 }
 
-/** Stores a key as its SHA-256 hash (with its prefix and label) and returns the view. */
+/** Stores a key as its SHA-256 hash (with its prefix and label). */
 export async function insertApiKey(
   db: Database,
   executor: Executor,
@@ -39,7 +40,7 @@ export async function insertApiKey(
     random: Random;
     now: Date;
   },
-): Promise<ApiKeyView> {
+): Promise<ApiKeyRecord> {
   const id = newId("key", options.random, options.now.getTime());
   await db.rows(
     sql`insert into api_keys (id, tenant_id, key_hash, prefix, label, source, created_at)
@@ -52,8 +53,8 @@ export async function insertApiKey(
     prefix: keyPrefix(options.key),
     label: options.label ?? null,
     source: options.source,
-    created_at: options.now.toISOString(),
-    revoked_at: null,
+    createdAt: options.now,
+    revokedAt: null,
   };
 }
 
@@ -61,37 +62,37 @@ export async function insertApiKey(
 export async function createApiKey(
   db: Database,
   options: { tenantId: string; label?: string | null; random: Random; now: Date },
-): Promise<NewApiKey> {
+): Promise<CreatedApiKey> {
   const key = generateApiKey(options.random);
-  const view = await insertApiKey(db, db.orm, { ...options, key, source: "admin" });
-  return { ...view, key };
+  const stored = await insertApiKey(db, db.orm, { ...options, key, source: "admin" });
+  return { ...stored, key };
 }
 
-function toView(r: Record<string, unknown>): ApiKeyView {
+function toRecord(r: Record<string, unknown>): ApiKeyRecord {
   return {
     id: r.id as string,
     prefix: r.prefix as string | null,
     label: r.label as string | null,
     source: r.source as string,
-    created_at: toDate(r.created_at as Date | string)!.toISOString(),
-    revoked_at: toDate(r.revoked_at as Date | string | null)?.toISOString() ?? null,
+    createdAt: toDate(r.created_at as Date | string)!,
+    revokedAt: toDate(r.revoked_at as Date | string | null),
   };
 }
 
-export async function listApiKeys(db: Database, tenantId: string): Promise<ApiKeyView[]> {
+export async function listApiKeys(db: Database, tenantId: string): Promise<ApiKeyRecord[]> {
   const rows = await db.rows<Record<string, unknown>>(
     sql`select id, prefix, label, source, created_at, revoked_at from api_keys where tenant_id = ${tenantId}
         order by created_at desc, id desc`,
   );
-  return rows.map(toView);
+  return rows.map(toRecord);
 }
 
 /** Revokes one key of a tenant: it stops working at once in this process, within 30 s in others. */
-export async function revokeApiKey(db: Database, tenantId: string, keyId: string, now: Date): Promise<ApiKeyView | undefined> {
+export async function revokeApiKey(db: Database, tenantId: string, keyId: string, now: Date): Promise<ApiKeyRecord | undefined> {
   const [row] = await db.rows<Record<string, unknown>>(
     sql`update api_keys set revoked_at = coalesce(revoked_at, ${ts(now)})
         where tenant_id = ${tenantId} and id = ${keyId}
         returning id, prefix, label, source, created_at, revoked_at`,
   );
-  return row ? toView(row) : undefined;
+  return row ? toRecord(row) : undefined;
 }

@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import type { AttemptRecord } from "../../domain/delivery.js";
 import type { UpstreamJob } from "../../domain/job.js";
 import type { AttemptTrigger, DeliveryStatus, WatchStatus } from "../../domain/watch.js";
 import type { Database } from "../client.js";
@@ -22,18 +23,6 @@ export interface WatchRecord {
   updatedAt: Date;
 }
 
-/** One attempt of the log. */
-export interface AttemptLogRecord {
-  attempt: number;
-  trigger: AttemptTrigger;
-  at: Date;
-  statusCode: number | null;
-  durationMs: number;
-  error: string | null;
-  responseExcerpt: string | null;
-  location: string | null;
-}
-
 /** One event message of a watch, with every attempt. */
 export interface DeliveryRecord {
   id: string;
@@ -42,7 +31,7 @@ export interface DeliveryRecord {
   nextAttemptAt: Date | null;
   deliveredAt: Date | null;
   lastError: string | null;
-  attempts: AttemptLogRecord[];
+  attempts: AttemptRecord[];
 }
 
 export interface LoadedWatch extends WatchRecord {
@@ -132,7 +121,7 @@ export async function loadWatches(db: Database, tenantId: string, ids: readonly 
           where tenant_id = ${tenantId} and delivery_id in ${textList(deliveries.map((d) => d.id))}
           order by delivery_id, attempt`);
 
-  const attemptsByDelivery = new Map<string, AttemptLogRecord[]>();
+  const attemptsByDelivery = new Map<string, AttemptRecord[]>();
   for (const a of attempts) {
     const list = attemptsByDelivery.get(a.delivery_id) ?? [];
     list.push({

@@ -50,33 +50,27 @@ export async function deferOriginDeliveries(db: Database, paused: readonly Origi
   return rows.length;
 }
 
-export interface OriginView {
-  origin: string;
-  state: BreakerState;
-  consecutive_failures: number;
-  opened_at: string | null;
-  open_until: string | null;
-  last_success_at: string | null;
-  last_failure_at: string | null;
-  updated_at: string;
+/** A breaker as last recorded, with when it last changed. */
+export interface OriginRecord extends Omit<OriginSnapshot, "tenantId"> {
+  updatedAt: Date;
 }
 
 /** The tenant's origins as last recorded, most recently changed first. */
-export async function listOriginStates(db: Database, tenantId: string): Promise<OriginView[]> {
+export async function listOriginStates(db: Database, tenantId: string): Promise<OriginRecord[]> {
   const rows = await db.rows<Record<string, unknown>>(sql`
     select origin, state, consecutive_failures, opened_at, open_until, last_success_at, last_failure_at, updated_at
     from origins where tenant_id = ${tenantId}
     order by updated_at desc, origin
     limit 1000`);
-  const at = (v: unknown) => toDate(v as Date | string | null)?.toISOString() ?? null;
+  const date = (v: unknown) => toDate(v as Date | string | null);
   return rows.map((r) => ({
     origin: r.origin as string,
     state: r.state as BreakerState,
-    consecutive_failures: r.consecutive_failures as number,
-    opened_at: at(r.opened_at),
-    open_until: at(r.open_until),
-    last_success_at: at(r.last_success_at),
-    last_failure_at: at(r.last_failure_at),
-    updated_at: at(r.updated_at) ?? "",
+    consecutiveFailures: r.consecutive_failures as number,
+    openedAt: date(r.opened_at),
+    openUntil: date(r.open_until),
+    lastSuccessAt: date(r.last_success_at),
+    lastFailureAt: date(r.last_failure_at),
+    updatedAt: date(r.updated_at)!,
   }));
 }

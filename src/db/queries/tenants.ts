@@ -1,38 +1,39 @@
 import { sql } from "drizzle-orm";
+import type { TenantStatus } from "../../domain/tenant.js";
 import { newId } from "../../lib/ids.js";
 import type { Random } from "../../lib/random.js";
 import type { Database } from "../client.js";
 import { toDate, ts } from "../sql-values.js";
-import { generateApiKey, insertApiKey, type NewApiKey } from "./api-keys.js";
+import { generateApiKey, insertApiKey, type CreatedApiKey } from "./api-keys.js";
 import { generateSigningSecret } from "./bootstrap-tenant.js";
 
-/** A tenant as the admin API shows it: never its Rendley key, only whether one is set. */
-export interface TenantView {
+/** A tenant as stored, without its Rendley key: only whether one is set. */
+export interface TenantRecord {
   id: string;
   name: string;
-  status: "active" | "disabled";
-  rendley_key_set: boolean;
-  rendley_key_updated_at: string | null;
-  created_at: string;
-  updated_at: string;
-  disabled_at: string | null;
+  status: TenantStatus;
+  rendleyKeySet: boolean;
+  rendleyKeyUpdatedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  disabledAt: Date | null;
 }
 
 const COLUMNS = sql.raw(
   "id, name, status, rendley_key_ciphertext is not null as rendley_key_set, rendley_key_updated_at, created_at, updated_at, disabled_at",
 );
-const iso = (v: unknown) => toDate(v as Date | string | null)?.toISOString() ?? null;
+const date = (v: unknown) => toDate(v as Date | string | null);
 
-function toView(r: Record<string, unknown>): TenantView {
+function toRecord(r: Record<string, unknown>): TenantRecord {
   return {
     id: r.id as string,
     name: r.name as string,
-    status: r.status as TenantView["status"],
-    rendley_key_set: r.rendley_key_set as boolean,
-    rendley_key_updated_at: iso(r.rendley_key_updated_at),
-    created_at: iso(r.created_at)!,
-    updated_at: iso(r.updated_at)!,
-    disabled_at: iso(r.disabled_at),
+    status: r.status as TenantStatus,
+    rendleyKeySet: r.rendley_key_set as boolean,
+    rendleyKeyUpdatedAt: date(r.rendley_key_updated_at),
+    createdAt: date(r.created_at)!,
+    updatedAt: date(r.updated_at)!,
+    disabledAt: date(r.disabled_at),
   };
 }
 
@@ -46,7 +47,7 @@ export const newTenantId = (random: Random, now: Date) => newId("ten", random, n
 export async function createTenant(
   db: Database,
   options: { id: string; name: string; rendleyKeyCiphertext: string | null; random: Random; now: Date },
-): Promise<{ tenant: TenantView; apiKey: NewApiKey }> {
+): Promise<{ tenant: TenantRecord; apiKey: CreatedApiKey }> {
   const { id, random, now } = options;
   const ciphertext = options.rendleyKeyCiphertext;
   return db.orm.transaction(async (tx) => {
@@ -57,33 +58,33 @@ export async function createTenant(
       tx,
     );
     const key = generateApiKey(random);
-    const view = await insertApiKey(db, tx, { tenantId: id, key, source: "admin", label: "initial", random, now });
+    const stored = await insertApiKey(db, tx, { tenantId: id, key, source: "admin", label: "initial", random, now });
     await db.rows(
       sql`insert into signing_secrets (id, tenant_id, secret, source, created_at)
           values (${newId("sec", random, now.getTime())}, ${id}, ${generateSigningSecret(random)}, 'generated', ${ts(now)})`,
       tx,
     );
-    return { tenant: toView(row!), apiKey: { ...view, key } };
+    return { tenant: toRecord(row!), apiKey: { ...stored, key } };
   });
 }
 
-export async function listTenants(db: Database): Promise<TenantView[]> {
+export async function listTenants(db: Database): Promise<TenantRecord[]> {
   const rows = await db.rows<Record<string, unknown>>(sql`select ${COLUMNS} from tenants order by created_at, id limit 10000`);
-  return rows.map(toView);
+  return rows.map(toRecord);
 }
 
-export async function getTenant(db: Database, id: string): Promise<TenantView | undefined> {
+export async function getTenant(db: Database, id: string): Promise<TenantRecord | undefined> {
   const [row] = await db.rows<Record<string, unknown>>(sql`select ${COLUMNS} from tenants where id = ${id}`);
-  return row ? toView(row) : undefined;
+  return row ? toRecord(row) : undefined;
 }
 
 /** Disables (API keys refused with 403; registered watches keep being polled and delivered) or enables a tenant. */
 export async function setTenantStatus(
   db: Database,
   id: string,
-  status: "active" | "disabled",
+  status: TenantStatus,
   now: Date,
-): Promise<TenantView | undefined> {
+): Promise<TenantRecord | undefined> {
   const [row] = await db.rows<Record<string, unknown>>(
     sql`update tenants
         set status = ${status}, updated_at = ${ts(now)},
@@ -91,14 +92,14 @@ export async function setTenantStatus(
         where id = ${id}
         returning ${COLUMNS}`,
   );
-  return row ? toView(row) : undefined;
+  return row ? toRecord(row) : undefined;
 }
 
 /** Stores a tenant's Rendley key as the caller encrypted it (AES-256-GCM, AAD: the tenant id). */
 export async function setTenantRendleyKey(
   db: Database,
   options: { id: string; rendleyKeyCiphertext: string; now: Date },
-): Promise<TenantView | undefined> {
+): Promise<TenantRecord | undefined> {
   const [row] = await db.rows<Record<string, unknown>>(
     sql`update tenants
         set rendley_key_ciphertext = ${options.rendleyKeyCiphertext},
@@ -106,5 +107,5 @@ export async function setTenantRendleyKey(
         where id = ${options.id}
         returning ${COLUMNS}`,
   );
-  return row ? toView(row) : undefined;
+  return row ? toRecord(row) : undefined;
 }
