@@ -15,7 +15,7 @@ export const RendleyJobSchema = z
   })
   .openapi("RendleyJob", { description: "Rendley's job object, verbatim as last fetched (more fields may appear)." });
 
-/** The callback body (src/delivery/events.ts `EventBody`); receivers get it typed as `RelayEvent` from rendley-relay/receiver. */
+/** The callback body (src/domain/events.ts `EventBody`); receivers get it typed as `RelayEvent` from rendley-relay/receiver. */
 export const RelayEventSchema = z
   .object({
     type: z.enum([...JOB_EVENTS, "watch.expired"]),

@@ -1,20 +1,20 @@
 import { setTimeout } from "node:timers/promises";
 import { claimDuePolls } from "../db/queries/claim-due-polls.js";
-import type { ClaimedPoll, PollUpdate } from "../domain/poll.js";
-import { heartbeat } from "../db/queries/relay-heartbeat.js";
 import { loadJobTypeStats, saveJobTypeStats } from "../db/queries/job-type-stats.js";
-import { statsKey, type TypeStats } from "../domain/type-stats.js";
 import { recordPollResults } from "../db/queries/record-poll-results.js";
+import { heartbeat } from "../db/queries/relay-heartbeat.js";
 import type { Deps } from "../deps.js";
+import type { ClaimedPoll, PollUpdate } from "../domain/poll.js";
+import { statsKey, type TypeStats } from "../domain/type-stats.js";
 import { errorForLog } from "../lib/error-for-log.js";
 import { newId } from "../lib/ids.js";
 import { CRASH_RETRY_MS, createWorkerLoop, type WorkerLoop } from "../lib/worker-loop.js";
 import type { JobFetchResult } from "../upstream/client.js";
 import { decidePoll, releasePoll } from "./decide-poll.js";
-import { planFanOut } from "./plan-fan-out.js";
 import { modelOf, observeDuration } from "./duration-stats.js";
-import { createPollTiming } from "./poll-timing.js";
 import { createLearningQueue } from "./learning-queue.js";
+import { planFanOut } from "./plan-fan-out.js";
+import { createPollTiming } from "./poll-timing.js";
 import { createPollTracker } from "./poll-tracker.js";
 import { createUpstreamBudget } from "./upstream-budget.js";
 
@@ -35,7 +35,7 @@ export type SchedulerDeps = Pick<
  * The poller: claims due jobs from the database (each claim also schedules the job's next poll), fetches
  * each from Rendley (at most POLL_CONCURRENCY at once), and writes back, in batches, only the polls that
  * changed something, creating the callbacks of jobs that changed state. Polls are placed by predictive
- * polling once a job type has history (see plan-polls.ts), else by plain backoff.
+ * polling once a job type has history, else by plain backoff (poll-timing.ts: when a job is polled next).
  * @param options.onDeliveriesCreated called after a write created deliveries (wakes the delivery worker)
  */
 export function createScheduler(
