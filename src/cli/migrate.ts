@@ -21,7 +21,7 @@ export function migrateCommand(ctx: CliContext): Command {
     .description("apply pending database migrations (DATABASE_URL, or PGlite in RELAY_DATA_DIR), then exit")
     .option("--json", "print {database, applied, total} as JSON")
     .action(async (o: { json?: boolean }) => {
-      const [{ loadConfig }, { ConfigError }, { coerceError }, { createDb }, { migrate }] = await Promise.all([
+      const [{ loadConfig }, { ConfigError }, { coerceError }, { createDb }, { appliedMigrations, migrate }] = await Promise.all([
         import("../config.js"),
         import("../errors.js"),
         import("../lib/error-for-log.js"),
@@ -41,8 +41,10 @@ export function migrateCommand(ctx: CliContext): Command {
       let db: Awaited<ReturnType<typeof createDb>> | undefined;
       try {
         db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, maxConnections: 1 });
-        const result = { database, ...(await migrate(db)) };
-        const { total } = result;
+        const before = await appliedMigrations(db);
+        await migrate(db);
+        const total = await appliedMigrations(db);
+        const result = { database, applied: total - before, total };
         if (o.json) printJson(ctx, result);
         else print(ctx, `${database}: applied ${result.applied} migration${result.applied === 1 ? "" : "s"} (${total} in total)`);
       } catch (err) {

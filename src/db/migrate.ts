@@ -13,7 +13,7 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations", import.m
 const MIGRATION_LOCK_KEY = 727_001;
 
 /** Migrations recorded as applied (0 before the first: the bookkeeping table does not exist yet). */
-async function appliedMigrations(db: Database): Promise<number> {
+export async function appliedMigrations(db: Database): Promise<number> {
   try {
     const [row] = await db.rows<{ n: number | string }>(sql`select count(*) as n from drizzle.__drizzle_migrations`);
     return Number(row?.n ?? 0);
@@ -25,16 +25,8 @@ async function appliedMigrations(db: Database): Promise<number> {
 /**
  * Applies pending migrations. On Postgres several relays may start together: they serialise on an
  * advisory lock held by one dedicated connection, so only the first applies anything.
- * @returns how many this call applied, and how many are applied in all
  */
-export async function migrate(db: Database): Promise<{ applied: number; total: number }> {
-  const before = await appliedMigrations(db);
-  await applyMigrations(db);
-  const total = await appliedMigrations(db);
-  return { applied: total - before, total };
-}
-
-async function applyMigrations(db: Database): Promise<void> {
+export async function migrate(db: Database): Promise<void> {
   const config = { migrationsFolder: MIGRATIONS_DIR };
   if (db.kind === "pglite" || !db.url) {
     await migratePglite(db.orm as never, config);

@@ -132,8 +132,9 @@ async function createWatchInTransaction(
 ): Promise<CreateWatchResult> {
   const { now, random } = ctx;
   return db.orm.transaction(async (tx) => {
-    if (input.idempotencyKey) {
-      const repeat = await findByIdempotencyKey(db, tx, input);
+    const key = input.idempotencyKey;
+    if (key) {
+      const repeat = await findByIdempotencyKey(db, tx, input, key);
       if (repeat) return repeat;
     }
     const [poll] = await db.rows<{
@@ -153,8 +154,8 @@ async function createWatchInTransaction(
       tx,
     );
     if (inserted.length === 0) {
-      // A concurrent request with the same key won the race; answer as a repeat of it.
-      const repeat = await findByIdempotencyKey(db, tx, input);
+      // Only a key conflicts: a concurrent request with the same key won the race; answer as a repeat of it.
+      const repeat = key ? await findByIdempotencyKey(db, tx, input, key) : undefined;
       if (repeat) return repeat;
       throw new Error("idempotent insert lost a race but found no winner");
     }
@@ -189,12 +190,9 @@ async function findByIdempotencyKey(
   db: Database,
   tx: Executor,
   input: NewWatch,
+  idempotencyKey: string,
 ): Promise<Extract<CreateWatchResult, { kind: "repeat" | "conflict" }> | undefined> {
-  const existing = await findWatchByIdempotencyKey(
-    db,
-    { tenantId: input.tenantId, idempotencyKey: input.idempotencyKey ?? "" },
-    tx,
-  );
+  const existing = await findWatchByIdempotencyKey(db, { tenantId: input.tenantId, idempotencyKey }, tx);
   if (!existing) return undefined;
   const kind = existing.requestHash === (input.requestHash ?? null) ? "repeat" : "conflict";
   return { kind, watchId: existing.watchId };
