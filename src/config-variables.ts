@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { int, parseEncryptionKey, parsedBy, signingSecretProblem } from "./config-parsers.js";
+import { AI_ACTIONS } from "./domain/ai-actions.js";
 import { parseScheduleMs } from "./lib/duration.js";
 import { parseCallbackAllowlist } from "./security/callback-allowlist.js";
 
@@ -15,52 +17,6 @@ export type ConfigVariable = {
   /** README.md's default cell when it is not `default` in backticks: "unset", "**required** …", "generated …", "empty". */
   readonly defaultText?: string;
 } & ({ readonly default: string } | { readonly defaultText: string });
-
-/** A whole number from `min` to `max`; `belowMinReason` says why the minimum is what it is. */
-const int = (min: number, max = Number.MAX_SAFE_INTEGER, belowMinReason?: string) =>
-  z
-    .string()
-    .regex(/^\d+$/, "must be a whole number")
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .min(min, `must be at least ${min}${belowMinReason ? ` (${belowMinReason})` : ""}`)
-        .max(max, `must be at most ${max}`),
-    );
-
-/** A schema around a parser that throws an Error whose message is the problem. */
-const parsedBy = <T>(parse: (raw: string) => T) =>
-  z.string().transform((raw, ctx) => {
-    try {
-      return parse(raw);
-    } catch (err) {
-      ctx.addIssue({ code: "custom", message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
-
-/** 32 bytes, given as base64 (44 chars) or hex (64 chars). */
-function parseEncryptionKey(raw: string): Buffer {
-  const bytes = /^[0-9a-f]{64}$/i.test(raw) ? Buffer.from(raw, "hex") : Buffer.from(raw, "base64");
-  if (bytes.length === 32 && (/^[0-9a-f]{64}$/i.test(raw) || bytes.toString("base64") === raw)) return bytes;
-  throw new Error("must be 32 random bytes as base64 or hex (e.g. `openssl rand -base64 32`)");
-}
-
-const SIGNING_SECRET_HINT =
-  "it must be `whsec_` followed by the base64 of 24 to 64 random bytes (e.g. `whsec_$(openssl rand -base64 32)`)";
-
-/** Checks a Standard Webhooks secret; returns the problem or undefined. */
-export function signingSecretProblem(secret: string): string | undefined {
-  if (!secret.startsWith("whsec_")) return `does not start with whsec_; ${SIGNING_SECRET_HINT}`;
-  const b64 = secret.slice("whsec_".length);
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || Buffer.from(b64, "base64").toString("base64") !== b64) {
-    return `is not valid base64 after whsec_; ${SIGNING_SECRET_HINT}`;
-  }
-  const bytes = Buffer.from(b64, "base64").length;
-  if (bytes < 24 || bytes > 64) return `decodes to ${bytes} bytes; ${SIGNING_SECRET_HINT}`;
-  return undefined;
-}
 
 /**
  * Every environment variable the relay reads, by name, in the order problems are reported. `Config` is
@@ -105,6 +61,40 @@ export const CONFIG_VARIABLES = {
     defaultText: "**required** (unless `RELAY_ADMIN_KEY` is set)",
     schema: z.string().min(1).optional(),
     doc: "The default tenant's Rendley key, sent as a bearer token upstream; required unless RELAY_ADMIN_KEY is set.",
+  },
+  RENDLEY_AGENT_URL: {
+    property: "rendleyAgentUrl",
+    default: "https://mcp.rendley.com",
+    schema: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).transform((u) => u.replace(/\/+$/, "")),
+    doc: 'The agent service\'s base: agent jobs (`"service": "agent"`) are started and polled there.',
+  },
+  RENDLEY_AGENT_CANCEL_URL: {
+    property: "rendleyAgentCancelUrl",
+    defaultText: "unset",
+    schema: z
+      .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+      .refine((u) => u.includes("%7Bid%7D") || u.includes("{id}"), "must contain {id}")
+      .transform((u) => u.replace("%7Bid%7D", "{id}"))
+      .optional(),
+    doc: "Where an agent job is canceled (POST, `{id}` replaced); unset: `cancel_job` answers `unsupported` for agent watches.",
+  },
+  RENDLEY_AI_ACTIONS: {
+    property: "rendleyAiActions",
+    default: AI_ACTIONS.join(","),
+    schema: parsedBy((raw) => {
+      const actions = [
+        ...new Set(
+          raw
+            .split(",")
+            .map((a) => a.trim())
+            .filter(Boolean),
+        ),
+      ];
+      const bad = actions.find((a) => !/^[a-z0-9][a-z0-9-]{0,63}$/.test(a));
+      if (bad !== undefined) throw new Error(`has ${JSON.stringify(bad)}, not an action name (lower case, digits, dashes)`);
+      return actions;
+    }),
+    doc: "The AI actions `POST /v1/ai/{action}` accepts (comma list); any other answers `404 unknown_action`.",
   },
   RELAY_API_KEY: {
     property: "relayApiKey",
@@ -217,6 +207,18 @@ export const CONFIG_VARIABLES = {
     default: "15000",
     schema: int(1000),
     doc: "How long a delivery claimed by a process that died blocks others.",
+  },
+  SUBSCRIPTION_LIST_INTERVAL_MS: {
+    property: "subscriptionListIntervalMs",
+    default: "10000",
+    schema: int(2000, 86_400_000, "the job list is not paged: listing it is not cheap"),
+    doc: "How often each distinct subscription filter of a tenant lists Rendley's jobs (`GET /v1/jobs`).",
+  },
+  SUBSCRIPTION_LIST_MAX_BYTES: {
+    property: "subscriptionListMaxBytes",
+    default: "16777216",
+    schema: int(1024, 1024 * 1024 * 1024),
+    doc: "A job list bigger than this is not read (the subscription's `last_error`); discovery resumes on the next listing.",
   },
   LOG_LEVEL: {
     property: "logLevel",

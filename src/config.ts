@@ -3,7 +3,7 @@ import { CONFIG_VARIABLES, type ConfigVariable } from "./config-variables.js";
 import { processEnv } from "./environment.js";
 import { ConfigError } from "./errors.js";
 
-export { signingSecretProblem } from "./config-variables.js";
+export { signingSecretProblem } from "./config-parsers.js";
 
 type Variables = typeof CONFIG_VARIABLES;
 

@@ -95,6 +95,8 @@ export function createDeps(config: Config, db: Database, logger: Logger, overrid
     upstream: instrumentUpstream(
       createUpstreamClient({
         baseUrl: config.rendleyApiUrl,
+        agentBaseUrl: config.rendleyAgentUrl,
+        agentCancelUrl: config.rendleyAgentCancelUrl,
         dispatcher: upstreamDispatcher,
         timeoutMs: config.upstreamTimeoutMs,
         clock,

@@ -1,24 +1,9 @@
 import { sql } from "drizzle-orm";
-import {
-  bigint,
-  boolean,
-  doublePrecision,
-  index,
-  integer,
-  jsonb,
-  pgTable,
-  primaryKey,
-  smallint,
-  text,
-  timestamp,
-  uniqueIndex,
-} from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, jsonb, pgTable, smallint, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { FINISHED_WATCH_STATUSES } from "../domain/watch.js";
+import { createdAt, ts, updatedAt } from "./schema-columns.js";
+import { subscriptions } from "./schema-subscriptions.js";
 import { literalList } from "./sql-values.js";
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
-const createdAt = () => ts("created_at").notNull().defaultNow();
-const updatedAt = () => ts("updated_at").notNull().defaultNow();
 
 /**
  * One row per app using the relay; every owned row carries tenant_id. Each tenant has its own API keys,
@@ -86,6 +71,8 @@ export const polls = pgTable(
       .notNull()
       .references(() => tenants.id),
     jobId: text().notNull(),
+    /** The Rendley service that owns the job (`api` or `agent`): where it is polled. */
+    service: text().notNull().default("api"),
     status: text().notNull().default("active"),
     nextPollAt: ts("next_poll_at").notNull(),
     intervalMs: integer().notNull(),
@@ -119,7 +106,7 @@ export const polls = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    uniqueIndex("polls_tenant_job_key").on(t.tenantId, t.jobId),
+    uniqueIndex("polls_tenant_service_job_key").on(t.tenantId, t.service, t.jobId),
     // Only active rows are ever claimed: the claim's cost does not grow with finished rows.
     index("polls_due_idx")
       .on(t.nextPollAt)
@@ -139,6 +126,9 @@ export const watches = pgTable(
       .notNull()
       .references(() => polls.id),
     jobId: text().notNull(),
+    service: text().notNull().default("api"),
+    /** The subscription that discovered the job (null: registered by an app). */
+    subscriptionId: text().references(() => subscriptions.id),
     callbackUrl: text().notNull(),
     events: text().array().notNull(),
     metadata: jsonb(),
@@ -167,6 +157,9 @@ export const watches = pgTable(
       .on(t.updatedAt)
       .where(sql`status in ${literalList(FINISHED_WATCH_STATUSES)}`),
     uniqueIndex("watches_tenant_idempotency_key").on(t.tenantId, t.idempotencyKey),
+    index("watches_subscription_created_idx")
+      .on(t.subscriptionId, t.createdAt.desc(), t.id.desc())
+      .where(sql`subscription_id is not null`),
   ],
 );
 
@@ -249,49 +242,5 @@ export const deliveryAttempts = pgTable(
   (t) => [index("delivery_attempts_delivery_idx").on(t.deliveryId, t.attempt)],
 );
 
-/**
- * Circuit breaker state per callback origin (per tenant), as last written by any relay process:
- * each process decides from its own memory and records transitions here for GET /v1/origins.
- */
-export const origins = pgTable(
-  "origins",
-  {
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
-    origin: text().notNull(),
-    /** closed | open | half_open */
-    state: text().notNull(),
-    consecutiveFailures: integer().notNull().default(0),
-    openedAt: ts("opened_at"),
-    openUntil: ts("open_until"),
-    lastSuccessAt: ts("last_success_at"),
-    lastFailureAt: ts("last_failure_at"),
-    updatedAt: updatedAt(),
-  },
-  (t) => [primaryKey({ columns: [t.tenantId, t.origin] })],
-);
-
-/** Named leases for work exactly one process should do at a time (maintenance), River's leader row. */
-export const leases = pgTable("leases", {
-  name: text().primaryKey(),
-  owner: text().notNull(),
-  expiresAt: ts("expires_at").notNull(),
-});
-
-/** Learned completion times per (tenant, job type): a decaying lognormal fit (TypeStats) predictive polling plans with. */
-export const jobTypeStats = pgTable(
-  "job_type_stats",
-  {
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
-    jobType: text().notNull(),
-    /** Decayed number of observations (capped): the weight of history. */
-    samples: doublePrecision().notNull(),
-    meanLog: doublePrecision().notNull(),
-    varLog: doublePrecision().notNull(),
-    updatedAt: updatedAt(),
-  },
-  (t) => [primaryKey({ columns: [t.tenantId, t.jobType] })],
-);
+export * from "./schema-coordination.js";
+export * from "./schema-subscriptions.js";

@@ -8,6 +8,7 @@ import { CRASH_RETRY_MS, createWorkerLoop, type WorkerLoop } from "../lib/worker
 import { USER_AGENT } from "../version.js";
 import { decideDelivery, releaseDelivery } from "./backoff.js";
 import { isTerminalEvent, rebuildEventBody, type EventBody } from "../domain/events.js";
+import { DEFAULT_JOB_SERVICE, jobStatusOf } from "../domain/job.js";
 import { createOriginGate } from "./origin-gate.js";
 import { type AttemptHealth } from "../domain/breaker.js";
 import { sendCallback } from "./send.js";
@@ -83,8 +84,11 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps, options: { worker
     const { data } = JSON.parse(d.body) as EventBody;
     const apiKey = await deps.tenantKeys.keyFor(d.tenantId);
     if (!apiKey) return { body: d.body };
-    const fetched = await upstream.getJob(data.job_id, { apiKey, signal });
-    if (fetched.kind !== "ok" || fetched.job.status !== data.status) return { body: d.body };
+    const service = data.service ?? DEFAULT_JOB_SERVICE;
+    const fetched = await upstream.getJob(data.job_id, { apiKey, service, signal });
+    // Only the same outcome is refreshed (its links, e.g. result_data.storage_url or output.url); an agent job
+    // Rendley no longer keeps (404) is sent as stored.
+    if (fetched.kind !== "ok" || jobStatusOf(service, fetched.job.status) !== data.status) return { body: d.body };
     const body = rebuildEventBody(d.body, fetched.job);
     return body ? { body, refreshed: { body, jobFetchedAt: clock.now() } } : { body: d.body };
   }

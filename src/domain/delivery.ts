@@ -1,5 +1,5 @@
 import { buildEventBody, eventRank, type EventType } from "./events.js";
-import type { UpstreamJob } from "./job.js";
+import type { JobService, UpstreamJob } from "./job.js";
 import type { AttemptTrigger } from "./watch.js";
 
 /** What shapes a watch's deliveries: where they go, how they are retried, what they carry. */
@@ -7,6 +7,10 @@ export interface WatchTarget {
   id: string;
   tenantId: string;
   jobId: string;
+  /** The Rendley service that owns the job (default `api`). */
+  service?: JobService | undefined;
+  /** The subscription that discovered the job, if any (its callbacks say so). */
+  subscriptionId?: string | null | undefined;
   callbackUrl: string;
   metadata: Record<string, unknown> | null;
   /** The watch's own retry delays; null uses DELIVERY_RETRY_SCHEDULE. */
@@ -56,6 +60,8 @@ export function newDelivery(id: string, watch: WatchTarget, event: DeliveryEvent
       observedAt: event.observedAt,
       watchId: watch.id,
       jobId: watch.jobId,
+      service: watch.service,
+      subscriptionId: watch.subscriptionId,
       job: event.job,
       metadata: watch.metadata,
       ...(event.reason ? { reason: event.reason } : {}),

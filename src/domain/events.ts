@@ -1,4 +1,4 @@
-import { parseResult, type JobStatus, type UpstreamJob } from "./job.js";
+import { jobErrorMessage, jobStatusOf, parseResult, type JobService, type JobStatus, type UpstreamJob } from "./job.js";
 
 /** Events a watch can subscribe to. */
 export const JOB_EVENTS = ["job.processing", "job.completed", "job.failed", "job.canceled"] as const;
@@ -32,6 +32,11 @@ export interface EventBody {
   data: {
     watch_id: string;
     job_id: string;
+    /** The Rendley service that owns the job. */
+    service: JobService;
+    /** The subscription that discovered the job (its watch is the subscription's), else absent. */
+    subscription_id?: string;
+    /** The job's status in the relay's spelling (`cancelled` → `canceled`, agent `running` → `processing`). */
     status: string | null;
     job: UpstreamJob | null;
     result: unknown;
@@ -48,7 +53,8 @@ export const MAX_EVENT_BODY_BYTES = 256 * 1024;
 
 /**
  * Builds the callback body for one watch. `job` is the upstream object verbatim (input_data/result_data
- * stay JSON strings); `result` is result_data parsed for convenience. A body that would exceed
+ * stay JSON strings, the status as Rendley spelt it); `status` is the relay's spelling of it, `error` its message
+ * (Rendley sends a string or an object), `result` is result_data parsed for convenience. A body that would exceed
  * MAX_EVENT_BODY_BYTES loses `job.input_data` (the request that started the job, which the app already has)
  * and says so with `data.truncated: true`.
  */
@@ -57,6 +63,9 @@ export function buildEventBody(input: {
   observedAt: Date;
   watchId: string;
   jobId: string;
+  /** Default `api`. */
+  service?: JobService | undefined;
+  subscriptionId?: string | null | undefined;
   job: UpstreamJob | null;
   metadata: Record<string, unknown> | null;
   reason?: string;
@@ -68,10 +77,12 @@ export function buildEventBody(input: {
     data: {
       watch_id: input.watchId,
       job_id: input.jobId,
-      status: job?.status ?? null,
+      service: input.service ?? "api",
+      ...(input.subscriptionId ? { subscription_id: input.subscriptionId } : {}),
+      status: job ? (jobStatusOf(input.service ?? "api", job.status) ?? job.status) : null,
       job,
       result: job ? parseResult(job) : null,
-      error: job?.error ?? null,
+      error: jobErrorMessage(job),
       metadata: input.metadata,
       ...(input.reason ? { reason: input.reason } : {}),
     },
@@ -98,6 +109,8 @@ export function rebuildEventBody(body: string, job: UpstreamJob): string | undef
     observedAt: new Date(event.timestamp),
     watchId: event.data.watch_id,
     jobId: event.data.job_id,
+    service: event.data.service ?? "api",
+    subscriptionId: event.data.subscription_id,
     job,
     metadata: event.data.metadata,
     ...(event.data.reason ? { reason: event.data.reason } : {}),

@@ -1,5 +1,8 @@
 import type { EventType } from "./events.js";
-import type { UpstreamJob } from "./job.js";
+import type { JobService, JobStatus, UpstreamJob } from "./job.js";
+
+/** `last_error` of a job whose status the relay does not know, followed by the status (printable, ≤ 32 characters). */
+export const UNKNOWN_STATUS_ERROR = "upstream_unknown_status:";
 
 /**
  * A poll row's state: `active` (due at next_poll_at), `done` (the job finished), `expired` (the job is gone),
@@ -12,6 +15,8 @@ export interface ClaimedPoll {
   id: string;
   tenantId: string;
   jobId: string;
+  /** The Rendley service that owns the job (where it is polled, how its statuses are spelt); default `api`. */
+  service?: JobService | undefined;
   /** Fencing token: the write-back only applies if no later claim took the row. */
   claimSeq: number;
   intervalMs: number;
@@ -46,6 +51,8 @@ export interface PollUpdate {
   plannedPredictive?: boolean;
   /** The job as just fetched; undefined keeps the stored one. */
   job?: UpstreamJob;
+  /** The job's status in the relay's spelling, with `job`; undefined (an unknown status) keeps the stored one. */
+  jobStatus?: JobStatus;
   notFoundCount: number;
   errorCount: number;
   lastError: string | null;

@@ -1,14 +1,17 @@
 import type { DeliveryOutcome } from "../domain/delivery.js";
 import type { SendResult } from "../domain/attempt.js";
-import type { PollUpdate } from "../domain/poll.js";
+import { UNKNOWN_STATUS_ERROR, type PollUpdate } from "../domain/poll.js";
 import type { JobFetchResult } from "../upstream/client.js";
 
 /** How a poll went, as the `outcome` label of `rendley_relay_polls_total`. */
-export type PollOutcome = "unchanged" | "changed" | "not_found" | "rate_limited" | "unauthorized" | "error";
+export type PollOutcome = "unchanged" | "changed" | "unknown_status" | "not_found" | "rate_limited" | "unauthorized" | "error";
 
 /** Pure: a poll's upstream answer and its write-back → its label (`changed`: the job's status moved, an event was made). */
 export function pollOutcome(result: JobFetchResult, ack: PollUpdate | undefined): PollOutcome {
-  if (result.kind === "ok") return ack?.event ? "changed" : "unchanged";
+  if (result.kind === "ok") {
+    if (ack?.lastError?.startsWith(UNKNOWN_STATUS_ERROR)) return "unknown_status";
+    return ack?.event ? "changed" : "unchanged";
+  }
   return result.kind;
 }
 

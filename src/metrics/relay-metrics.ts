@@ -45,11 +45,17 @@ export interface RelayMetricsOptions {
   nowMs?: () => number;
 }
 
+/** Distinct statuses labelled by `upstream_unknown_statuses_total` (an upstream cannot grow the series unbounded). */
+const MAX_STATUS_LABELS = 50;
 /** The relay's Prometheus metrics, on a registry of its own (several relays can share a process). */
 export interface RelayMetrics {
   readonly registry: Registry;
   /** A poll got its upstream answer and `decidePoll` judged it (`ack` undefined: nothing changed). */
   pollFinished(result: JobFetchResult, ack: PollUpdate | undefined): void;
+  /** A job answered with a status the relay does not know (`value`: printable, ≤ 32 characters). */
+  unknownStatus(value: string): void;
+  /** One listing of a subscription filter ended: `ok`, `too_large`, `bad_response`, or the upstream problem. */
+  subscriptionListed(outcome: string, discovered: number): void;
   /** A claim returned these polls: each one's lateness (now − the time it fell due). */
   pollsClaimed(polls: readonly { dueAt?: Date | undefined }[], now: Date): void;
   /** One upstream HTTP call ended (outcome: the result kind, or the error reason). */
@@ -87,8 +93,26 @@ export function createRelayMetrics(options: RelayMetricsOptions = {}): RelayMetr
 
   const polls = new Counter({
     name: name("polls_total"),
-    help: "Upstream polls of watched jobs, by outcome (unchanged, changed, not_found, rate_limited, unauthorized, error)",
+    help: "Upstream polls of watched jobs, by outcome (unchanged, changed, unknown_status, not_found, rate_limited, unauthorized, error)",
     labelNames: ["outcome"] as const,
+    registers,
+  });
+  const unknownStatuses = new Counter({
+    name: name("upstream_unknown_statuses_total"),
+    help: `Polls whose job had a status the relay does not know, by status (the first ${MAX_STATUS_LABELS}; then "other")`,
+    labelNames: ["status"] as const,
+    registers,
+  });
+  const statusLabels = new Set<string>(); // the statuses labelled so far
+  const listings = new Counter({
+    name: name("subscription_listings_total"),
+    help: "Listings of Rendley's job list for subscriptions, by outcome (ok, too_large, bad_response, status, timeout, network, no_key)",
+    labelNames: ["outcome"] as const,
+    registers,
+  });
+  const discovered = new Counter({
+    name: name("subscription_jobs_discovered_total"),
+    help: "Jobs that subscriptions discovered in Rendley's job list and made watches of",
     registers,
   });
   const upstreamDuration = new Histogram({
@@ -227,6 +251,14 @@ export function createRelayMetrics(options: RelayMetricsOptions = {}): RelayMetr
     contentType: registry.contentType,
     pollFinished(result, ack) {
       polls.inc({ outcome: pollOutcome(result, ack) });
+    },
+    unknownStatus(value) {
+      if (statusLabels.size < MAX_STATUS_LABELS) statusLabels.add(value);
+      unknownStatuses.inc({ status: statusLabels.has(value) ? value : "other" });
+    },
+    subscriptionListed(outcome, count) {
+      listings.inc({ outcome });
+      if (count > 0) discovered.inc(count);
     },
     pollsClaimed(claimed, now) {
       for (const p of claimed) if (p.dueAt) pollLag.observe(Math.max(0, now.getTime() - p.dueAt.getTime()) / 1000);

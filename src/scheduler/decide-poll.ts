@@ -1,6 +1,6 @@
 import { eventForStatus } from "../domain/events.js";
-import { isTerminal } from "../domain/job.js";
-import type { ClaimedPoll, PollUpdate } from "../domain/poll.js";
+import { isTerminal, jobStatusOf, printableStatus } from "../domain/job.js";
+import { UNKNOWN_STATUS_ERROR, type ClaimedPoll, type PollUpdate } from "../domain/poll.js";
 import type { Random } from "../lib/random.js";
 import type { JobFetchResult } from "../upstream/client.js";
 import { ERROR_BACKOFF_FACTOR, growInterval, jitteredDelayMs, type CadenceOptions } from "./cadence.js";
@@ -23,7 +23,8 @@ export interface DecideContext {
  * scheduled the next poll, so a job that is still in the same state costs no write at all. A status change
  * (or the first sight of the job) plans its polls anew; errors of every kind keep the job watched, backing
  * off; only three 404s in a row end it, and a rejected key never does (a wrong key must not expire
- * everyone's watches).
+ * everyone's watches). A status the relay does not know (`upstream_unknown_status:<value>`) keeps the job
+ * watched and backing off, its job object stored: the watch expires at its normal age unless a known status comes.
  * @returns the write-back, or undefined when nothing changed
  */
 export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: DecideContext): PollUpdate | undefined {
@@ -45,7 +46,19 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
   switch (result.kind) {
     case "ok": {
       const { job } = result;
-      const changed = job.status !== poll.emittedStatus;
+      const status = jobStatusOf(poll.service ?? "api", job.status);
+      if (status === undefined) {
+        return {
+          ...base,
+          ...backoff(),
+          status: "active",
+          job,
+          notFoundCount: 0,
+          errorCount: poll.errorCount + 1,
+          lastError: `${UNKNOWN_STATUS_ERROR}${printableStatus(job.status)}`,
+        };
+      }
+      const changed = status !== poll.emittedStatus;
       const recovered = poll.errorCount > 0 || poll.notFoundCount > 0;
       const jobType = typeof job.type === "string" ? job.type.slice(0, 100) : undefined;
       const typeLearned = jobType !== undefined && poll.jobType === null;
@@ -53,20 +66,21 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
       // Planned by backoff before its type had history: plan again now that it has (one write per job).
       const replan = predictive && !poll.plannedPredictive;
       if (!changed && !recovered && !typeLearned && !replan) return undefined;
-      const event = changed ? eventForStatus(job.status) : undefined;
+      const event = changed ? eventForStatus(status) : undefined;
       const common = {
         ...base,
         job,
+        jobStatus: status,
         notFoundCount: 0,
         errorCount: 0,
         lastError: null,
         ...(event ? { event: { type: event } } : {}),
       };
-      if (isTerminal(job.status)) {
+      if (isTerminal(status)) {
         // Seen running before, so it finished between the last two polls: learn from the midpoint.
         // Only completions: a cancel time or an early failure says nothing about how long the work takes.
         const ranFor =
-          job.status === "completed" && poll.prevPolledAt && poll.emittedStatus !== null
+          status === "completed" && poll.prevPolledAt && poll.emittedStatus !== null
             ? (poll.prevPolledAt.getTime() + now.getTime()) / 2 - poll.startedAt.getTime()
             : undefined;
         return {

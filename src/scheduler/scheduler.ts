@@ -4,7 +4,7 @@ import { loadJobTypeStats, saveJobTypeStats } from "../db/queries/job-type-stats
 import { recordPollResults } from "../db/queries/record-poll-results.js";
 import { heartbeat } from "../db/queries/relay-heartbeat.js";
 import type { Deps } from "../deps.js";
-import type { ClaimedPoll, PollUpdate } from "../domain/poll.js";
+import { UNKNOWN_STATUS_ERROR, type ClaimedPoll, type PollUpdate } from "../domain/poll.js";
 import { statsKey, type TypeStats } from "../domain/type-stats.js";
 import { errorForLog } from "../lib/error-for-log.js";
 import { newId } from "../lib/ids.js";
@@ -50,6 +50,18 @@ export function createScheduler(
   let stats = new Map<string, TypeStats>();
   let statsLoadedAt = -Infinity;
   let lastAuthLogAt = 0;
+  /** Unknown statuses already logged by this process: each is logged once, counted always. */
+  const loggedStatuses = new Set<string>();
+  function unknownStatus(lastError: string, poll: ClaimedPoll): void {
+    const value = lastError.slice(UNKNOWN_STATUS_ERROR.length);
+    deps.metrics.unknownStatus(value);
+    if (loggedStatuses.has(value) || loggedStatuses.size >= 1000) return;
+    loggedStatuses.add(value);
+    logger.warn(
+      { status: value, jobId: poll.jobId, service: poll.service ?? "api", tenantId: poll.tenantId },
+      "Rendley answered a job status the relay does not know: the job stays watched, polled with backoff",
+    );
+  }
   let relays = 1;
   let heartbeatAt = -Infinity;
   const budget = createUpstreamBudget({ maxRps: config.upstreamMaxRps, nowMs: () => clock.now().getTime(), share: () => relays });
@@ -140,7 +152,7 @@ export function createScheduler(
         if (signal.aborted) return releasePoll(latest(), clock.now());
         const apiKey = await deps.tenantKeys.keyFor(poll.tenantId);
         const result: JobFetchResult = apiKey
-          ? await upstream.getJob(poll.jobId, { apiKey, signal })
+          ? await upstream.getJob(poll.jobId, { apiKey, service: poll.service, signal })
           : { kind: "error", reason: "no_key", message: "the tenant has no Rendley API key" };
         if (signal.aborted) return releasePoll(latest(), clock.now());
         if (result.kind === "unauthorized") {
@@ -158,6 +170,7 @@ export function createScheduler(
         if (result.kind === "rate_limited") budget.onRateLimited();
         ack = decidePoll(latest(), result, { now: clock.now(), cadence, random, plan: timing.plan, hasModel: timing.hasModel });
         deps.metrics.pollFinished(result, ack);
+        if (result.kind === "ok" && ack?.lastError?.startsWith(UNKNOWN_STATUS_ERROR)) unknownStatus(ack.lastError, poll);
         if (ack?.event) logger.info({ jobId: poll.jobId, event: ack.event.type }, "job changed");
         return ack;
       } finally {

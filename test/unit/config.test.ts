@@ -52,6 +52,10 @@ describe("loadConfig", () => {
       ["logLevel", "info"],
       ["logFormat", undefined],
       ["metricsToken", undefined],
+      ["rendleyAgentUrl", "https://mcp.rendley.com"],
+      ["rendleyAgentCancelUrl", undefined],
+      ["subscriptionListIntervalMs", 10_000],
+      ["subscriptionListMaxBytes", 16 * 1024 * 1024],
     ])("%s defaults to %j", (key, expected) => {
       expect(config[key]).toStrictEqual(expected);
     });
@@ -91,6 +95,11 @@ describe("loadConfig", () => {
           "rateLimitRps",
           "rateLimitBurst",
           "upstreamMaxRps",
+          "rendleyAgentUrl",
+          "rendleyAgentCancelUrl",
+          "rendleyAiActions",
+          "subscriptionListIntervalMs",
+          "subscriptionListMaxBytes",
         ].sort(),
       );
     });

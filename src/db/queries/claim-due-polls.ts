@@ -1,3 +1,4 @@
+import type { JobService } from "../../domain/job.js";
 import { sql } from "drizzle-orm";
 import type { Database } from "../client.js";
 import { runClaim } from "../run-claim.js";
@@ -41,6 +42,7 @@ export async function claimDuePolls(
     id: string;
     tenant_id: string;
     job_id: string;
+    service: string;
     claim_seq: number;
     interval_ms: number;
     emitted_status: string | null;
@@ -91,7 +93,7 @@ export async function claimDuePolls(
         last_polled_at = ${ts(now)}
     from planned
     where p.id = planned.id
-    returning p.id, p.tenant_id, p.job_id, p.claim_seq, p.interval_ms, p.emitted_status, p.not_found_count, p.error_count,
+    returning p.id, p.tenant_id, p.job_id, p.service, p.claim_seq, p.interval_ms, p.emitted_status, p.not_found_count, p.error_count,
               p.poll_count, p.started_at, p.prev_polled_at, p.job_type, p.planned_predictive,
               planned.due_at`,
     { backlog: options.backlog ?? false },
@@ -100,6 +102,7 @@ export async function claimDuePolls(
     id: r.id,
     tenantId: r.tenant_id,
     jobId: r.job_id,
+    service: r.service as JobService,
     claimSeq: r.claim_seq,
     intervalMs: r.interval_ms,
     emittedStatus: r.emitted_status,

@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { newDelivery } from "../../domain/delivery.js";
 import type { JobEvent } from "../../domain/events.js";
-import type { UpstreamJob } from "../../domain/job.js";
+import { DEFAULT_JOB_SERVICE, type JobService, type UpstreamJob } from "../../domain/job.js";
 import { newId } from "../../lib/ids.js";
 import type { Random } from "../../lib/random.js";
 import type { Database, Executor } from "../client.js";
@@ -13,6 +13,10 @@ import { toWatchRecord, type WatchRecord, type WatchRow } from "./load-watches.j
 export interface NewWatch {
   tenantId: string;
   jobId: string;
+  /** The Rendley service that owns the job; default `api`. */
+  service?: JobService | undefined;
+  /** The subscription that discovered the job (a discovered watch), if any. */
+  subscriptionId?: string | undefined;
   callbackUrl: string;
   events: readonly JobEvent[];
   metadata: Record<string, unknown> | null;
@@ -82,20 +86,22 @@ export async function createWatch(
 }
 
 const WATCH_COLUMNS = sql.raw(
-  "id, job_id, callback_url, events, metadata, retry_schedule_ms, callback_headers, status, last_error, created_at, updated_at",
+  "id, job_id, service, subscription_id, callback_url, events, metadata, retry_schedule_ms, callback_headers, status, last_error, created_at, updated_at",
 );
 
+const serviceOf = (input: NewWatch) => input.service ?? DEFAULT_JOB_SERVICE;
+
 const pollBefore = (input: NewWatch) =>
-  sql`select status from polls where tenant_id = ${input.tenantId} and job_id = ${input.jobId}`;
+  sql`select status from polls where tenant_id = ${input.tenantId} and service = ${serviceOf(input)} and job_id = ${input.jobId}`;
 
 /** The poll row upsert (needs a `before` CTE holding the row's status before it). */
 function upsertPoll(input: NewWatch, ctx: { now: Date; random: Random; pollMinIntervalMs: number }) {
   const { now } = ctx;
   return sql`
-    insert into polls (id, tenant_id, job_id, status, next_poll_at, interval_ms, started_at, plan_ms, created_at, updated_at)
-    values (${newId("pol", ctx.random, now.getTime())}, ${input.tenantId}, ${input.jobId}, 'active', ${ts(now)},
+    insert into polls (id, tenant_id, service, job_id, status, next_poll_at, interval_ms, started_at, plan_ms, created_at, updated_at)
+    values (${newId("pol", ctx.random, now.getTime())}, ${input.tenantId}, ${serviceOf(input)}, ${input.jobId}, 'active', ${ts(now)},
             ${ctx.pollMinIntervalMs}::int, ${ts(now)}, '{}', ${ts(now)}, ${ts(now)})
-    on conflict (tenant_id, job_id) do update set
+    on conflict (tenant_id, service, job_id) do update set
       status = 'active',
       next_poll_at = case when polls.status = 'active' then polls.next_poll_at else excluded.next_poll_at end,
       interval_ms = case when polls.status = 'active' then polls.interval_ms else excluded.interval_ms end,
@@ -113,9 +119,10 @@ function upsertPoll(input: NewWatch, ctx: { now: Date; random: Random; pollMinIn
 /** `insert into watches … select … where true` (the caller may add `and …` conditions and the returning list). */
 function insertWatch(input: NewWatch, watchId: string, pollId: SQL, now: Date) {
   return sql`
-    insert into watches (id, tenant_id, poll_id, job_id, callback_url, events, metadata, retry_schedule_ms, callback_headers,
-                         status, idempotency_key, request_hash, created_at, updated_at)
-    select ${watchId}, ${input.tenantId}, ${pollId}, ${input.jobId}, ${input.callbackUrl},
+    insert into watches (id, tenant_id, poll_id, job_id, service, subscription_id, callback_url, events, metadata, retry_schedule_ms,
+                         callback_headers, status, idempotency_key, request_hash, created_at, updated_at)
+    select ${watchId}, ${input.tenantId}, ${pollId}, ${input.jobId}, ${serviceOf(input)}, ${input.subscriptionId ?? null},
+           ${input.callbackUrl},
            (select array_agg(e) from jsonb_array_elements_text(${JSON.stringify(input.events)}::jsonb) as e),
            ${input.metadata === null ? null : JSON.stringify(input.metadata)}::jsonb,
            (select r.s from jsonb_to_record(${JSON.stringify({ s: input.retryScheduleMs ?? null })}::jsonb) as r(s int[])),
@@ -165,6 +172,8 @@ async function createWatchInTransaction(
         id: watchId,
         tenantId: input.tenantId,
         jobId: input.jobId,
+        service: serviceOf(input),
+        subscriptionId: input.subscriptionId ?? null,
         callbackUrl: input.callbackUrl,
         metadata: input.metadata,
         retryScheduleMs: input.retryScheduleMs ? [...input.retryScheduleMs] : null,

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { AttemptRecord } from "../../domain/delivery.js";
-import type { UpstreamJob } from "../../domain/job.js";
+import type { JobService, UpstreamJob } from "../../domain/job.js";
 import type { AttemptTrigger, DeliveryStatus, WatchStatus } from "../../domain/watch.js";
 import type { Database } from "../client.js";
 import { textList, toDate, toJson } from "../sql-values.js";
@@ -9,6 +9,9 @@ import { textList, toDate, toJson } from "../sql-values.js";
 export interface WatchRecord {
   id: string;
   jobId: string;
+  service: JobService;
+  /** The subscription that discovered the job, or null. */
+  subscriptionId: string | null;
   callbackUrl: string;
   events: string[];
   metadata: Record<string, unknown> | null;
@@ -43,6 +46,8 @@ export interface LoadedWatch extends WatchRecord {
 export interface WatchRow {
   id: string;
   job_id: string;
+  service: string;
+  subscription_id: string | null;
   callback_url: string;
   events: string[];
   metadata: unknown;
@@ -60,6 +65,8 @@ export function toWatchRecord(r: WatchRow): WatchRecord {
   return {
     id: r.id,
     jobId: r.job_id,
+    service: r.service as JobService,
+    subscriptionId: r.subscription_id,
     callbackUrl: r.callback_url,
     events: r.events,
     metadata: toJson<Record<string, unknown>>(r.metadata),
@@ -81,7 +88,7 @@ export function toWatchRecord(r: WatchRow): WatchRecord {
 export async function loadWatches(db: Database, tenantId: string, ids: readonly string[]): Promise<LoadedWatch[]> {
   if (ids.length === 0) return [];
   const watches = await db.rows<WatchRow>(sql`
-    select w.id, w.job_id, w.callback_url, w.events, w.metadata, w.retry_schedule_ms, w.callback_headers, w.status, p.job_status, p.job,
+    select w.id, w.job_id, w.service, w.subscription_id, w.callback_url, w.events, w.metadata, w.retry_schedule_ms, w.callback_headers, w.status, p.job_status, p.job,
            case when w.status = 'watching' then coalesce(w.last_error, p.last_error) else w.last_error end as last_error,
            w.created_at, w.updated_at
     from watches w join polls p on p.id = w.poll_id

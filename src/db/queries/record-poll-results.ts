@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { FanOut, WatchOnJob } from "../../domain/delivery.js";
+import type { JobService } from "../../domain/job.js";
 import type { PollUpdate } from "../../domain/poll.js";
 import type { Database, Executor } from "../client.js";
 import { records, textList, toJson, ts } from "../sql-values.js";
@@ -52,8 +53,8 @@ async function updatePolls(db: Database, executor: Executor, updates: readonly P
           plan_ms = coalesce(u.plan_ms, p.plan_ms),
           planned_predictive = coalesce(u.planned_predictive, p.planned_predictive),
           job_type = coalesce(case when jsonb_typeof(u.job -> 'type') = 'string' then left(u.job ->> 'type', 100) end, p.job_type),
-          job_status = coalesce(u.job ->> 'status', p.job_status),
-          emitted_status = coalesce(u.job ->> 'status', p.emitted_status),
+          job_status = coalesce(u.job_status, p.job_status),
+          emitted_status = coalesce(u.job_status, p.emitted_status),
           job = coalesce(u.job, p.job),
           job_fetched_at = case when u.job is null then p.job_fetched_at else ${ts(now)} end,
           not_found_count = u.not_found_count,
@@ -70,6 +71,7 @@ async function updatePolls(db: Database, executor: Executor, updates: readonly P
           next_poll_at: a.nextPollAt.toISOString(),
           interval_ms: a.intervalMs,
           job: a.job ?? null,
+          job_status: a.jobStatus ?? null,
           plan_ms: a.planMs ?? null,
           planned_predictive: a.planMs ? (a.plannedPredictive ?? false) : null,
           not_found_count: a.notFoundCount,
@@ -77,7 +79,7 @@ async function updatePolls(db: Database, executor: Executor, updates: readonly P
           last_error: a.lastError,
           polled: a.polled,
         })),
-      )}) as u(id text, claim_seq int, status text, next_poll_at timestamptz, interval_ms int, job jsonb, plan_ms int[], planned_predictive boolean,
+      )}) as u(id text, claim_seq int, status text, next_poll_at timestamptz, interval_ms int, job jsonb, job_status text, plan_ms int[], planned_predictive boolean,
               not_found_count int, error_count int, last_error text, polled int)
       where p.id = u.id and p.claim_seq = u.claim_seq
       returning p.id`,
@@ -102,6 +104,8 @@ async function fanOut(
     id: string;
     tenant_id: string;
     job_id: string;
+    service: string;
+    subscription_id: string | null;
     callback_url: string;
     metadata: unknown;
     retry_schedule_ms: number[] | null;
@@ -110,7 +114,7 @@ async function fanOut(
     events: string[];
   }>(
     sql`
-      select id, tenant_id, job_id, callback_url, metadata, retry_schedule_ms, callback_headers, poll_id, events
+      select id, tenant_id, job_id, service, subscription_id, callback_url, metadata, retry_schedule_ms, callback_headers, poll_id, events
       from watches
       where poll_id in ${textList(updates.map((u) => u.id))} and status = 'watching'
       for update`,
@@ -120,6 +124,8 @@ async function fanOut(
     id: w.id,
     tenantId: w.tenant_id,
     jobId: w.job_id,
+    service: w.service as JobService,
+    subscriptionId: w.subscription_id,
     callbackUrl: w.callback_url,
     metadata: toJson<Record<string, unknown>>(w.metadata),
     retryScheduleMs: w.retry_schedule_ms,

@@ -41,6 +41,7 @@ describe("buildEventBody", () => {
         '"data":{' +
         '"watch_id":"wch_1",' +
         '"job_id":"job_42",' +
+        '"service":"api",' +
         '"status":"completed",' +
         '"job":{"id":"job_42","status":"completed","input_data":"{\\"template\\":\\"intro\\",\\"vars\\":{\\"name\\":\\"Ada\\"}}","result_data":"{\\"url\\":\\"https://cdn.example/v.mp4\\",\\"duration\\":12.5}","error":null,"created_at":"2026-01-02T03:00:00Z","progress":100},' +
         '"result":{"url":"https://cdn.example/v.mp4","duration":12.5},' +
@@ -77,6 +78,7 @@ describe("buildEventBody", () => {
     expect(parsed.data).toEqual({
       watch_id: "w",
       job_id: "job_9",
+      service: "api",
       status: "failed",
       job,
       result: null,
@@ -96,7 +98,7 @@ describe("buildEventBody", () => {
       reason: "job_not_found",
     });
     expect(body).toBe(
-      '{"type":"watch.expired","timestamp":"2026-01-02T03:04:05.678Z","data":{"watch_id":"wch_7","job_id":"job_gone","status":null,"job":null,"result":null,"error":null,"metadata":null,"reason":"job_not_found"}}',
+      '{"type":"watch.expired","timestamp":"2026-01-02T03:04:05.678Z","data":{"watch_id":"wch_7","job_id":"job_gone","service":"api","status":null,"job":null,"result":null,"error":null,"metadata":null,"reason":"job_not_found"}}',
     );
   });
 
@@ -116,6 +118,7 @@ describe("buildEventBody", () => {
     expect(parsed.data).toEqual({
       watch_id: "w",
       job_id: "j",
+      service: "api",
       status: "processing",
       job,
       result: null,
@@ -166,6 +169,7 @@ describe("buildEventBody: size cap", () => {
       data: {
         watch_id: "wch_1",
         job_id: "job_big",
+        service: "api",
         status: "completed",
         job: { ...job, input_data: null },
         result: { url: "https://cdn.example/v.mp4" },
@@ -388,5 +392,53 @@ describe("event sets", () => {
   it("default subscription and terminal events are the three outcomes", () => {
     expect(DEFAULT_EVENTS).toEqual(["job.completed", "job.failed", "job.canceled"]);
     expect([...TERMINAL_EVENTS].sort()).toEqual(["job.canceled", "job.completed", "job.failed"]);
+  });
+});
+
+describe("buildEventBody: answers as Rendley sends them", () => {
+  const observedAt = new Date("2026-01-02T03:04:05.678Z");
+  const body = (job: UpstreamJob, extra: Partial<Parameters<typeof buildEventBody>[0]> = {}) =>
+    JSON.parse(
+      buildEventBody({ type: "job.canceled", observedAt, watchId: "wch_1", jobId: job.id, job, metadata: null, ...extra }),
+    ) as EventBody;
+
+  it("cancelled: data.status is canceled, data.job exactly as received", () => {
+    const job = { id: "job_1", status: "cancelled", extra_field: { kept: true } };
+    const { data } = body(job);
+    expect(data.status).toBe("canceled");
+    expect(data.job).toEqual(job);
+  });
+
+  it("an error object: data.error is its message, data.job.error stays the object", () => {
+    const job = { id: "job_1", status: "failed", error: { message: "GPU out of memory", code: "OOM" } };
+    const { data } = body(job, { type: "job.failed" });
+    expect(data.error).toBe("GPU out of memory");
+    expect(data.job?.error).toEqual({ message: "GPU out of memory", code: "OOM" });
+  });
+
+  it("an error object without a message: its code; a string error: itself", () => {
+    expect(body({ id: "j", status: "failed", error: { code: "E42" } }).data.error).toBe("E42");
+    expect(body({ id: "j", status: "failed", error: "render_failed" }).data.error).toBe("render_failed");
+  });
+
+  it("an agent job: data.service agent, its running status spelt processing, subscription_id when discovered", () => {
+    const job = { id: "0d1c…", status: "running" };
+    const { data } = body(job, { type: "job.processing", service: "agent", subscriptionId: "sub_1" });
+    expect(data).toMatchObject({ service: "agent", status: "processing", subscription_id: "sub_1", job });
+  });
+
+  it("rebuildEventBody keeps the service and the subscription", () => {
+    const first = buildEventBody({
+      type: "job.completed",
+      observedAt,
+      watchId: "w",
+      jobId: "a1",
+      service: "agent",
+      subscriptionId: "sub_9",
+      job: { id: "a1", status: "completed" },
+      metadata: null,
+    });
+    const again = JSON.parse(rebuildEventBody(first, { id: "a1", status: "completed", fresh: 1 })!) as EventBody;
+    expect(again.data).toMatchObject({ service: "agent", subscription_id: "sub_9", job: { fresh: 1 } });
   });
 });

@@ -193,6 +193,7 @@ describe("decidePoll", () => {
         planMs: PLAN.slice(1),
         plannedPredictive: false, // the default context has no learned distribution
         job: fetched,
+        jobStatus: fetched.status,
         notFoundCount: 0,
         errorCount: 0,
         lastError: null,
@@ -335,6 +336,7 @@ describe("decidePoll", () => {
         nextPollAt: NOW,
         intervalMs: 2_000,
         job: fetched,
+        jobStatus: fetched.status,
         notFoundCount: 0,
         errorCount: 0,
         lastError: null,
@@ -566,5 +568,52 @@ describe("releasePoll", () => {
   it("hands the poll back due at dueAt when given (after a crash)", () => {
     const dueAt = new Date(now.getTime() + 5_000);
     expect(releasePoll(poll, now, dueAt)).toStrictEqual(released(dueAt));
+  });
+});
+
+describe("decidePoll: statuses as Rendley's services spell them", () => {
+  const ok = (status: string, extra: Record<string, unknown> = {}): JobFetchResult => ({
+    kind: "ok",
+    job: { id: "job_1", status, ...extra },
+  });
+
+  it.each<[string, ClaimedPoll["service"], string, string | undefined, PollUpdate["status"]]>([
+    ["api: cancelled is the terminal canceled", "api", "cancelled", "job.canceled", "done"],
+    ["agent: pending is queued (no event)", "agent", "pending", undefined, "active"],
+    ["agent: running is processing", "agent", "running", "job.processing", "active"],
+    ["agent: waiting_input is processing", "agent", "waiting_input", "job.processing", "active"],
+    ["agent: cancelled is canceled", "agent", "cancelled", "job.canceled", "done"],
+    ["agent: completed", "agent", "completed", "job.completed", "done"],
+  ])("%s", (_name, service, status, event, pollStatus) => {
+    const { ctx } = context();
+    const ack = defined(decidePoll(claimed({ service, emittedStatus: null }), ok(status), ctx));
+    expect(ack.status).toBe(pollStatus);
+    expect(ack.event?.type).toBe(event);
+    expect(ack.job?.status).toBe(status); // the job as received
+  });
+
+  it("an unknown status keeps the job watched, backing off, its job kept, the value in last_error", () => {
+    const { ctx, calls } = context();
+    const fetched = ok("archived\u0000 weird status that is much too long to keep", { extra: [1] });
+    const ack = defined(decidePoll(claimed({ intervalMs: 4_000, errorCount: 1 }), fetched, ctx));
+    expect(ack).toMatchObject({
+      status: "active",
+      nextPollAt: at(4_000),
+      intervalMs: 6_000,
+      errorCount: 2,
+      notFoundCount: 0,
+      lastError: "upstream_unknown_status:archivedweirdstatusthatismuchtoo",
+    });
+    expect(ack.lastError!.length).toBe("upstream_unknown_status:".length + 32);
+    expect(ack.event).toBeUndefined();
+    expect(ack.jobStatus).toBeUndefined(); // the stored relay status stays
+    expect(ack.job).toEqual(fetched.kind === "ok" ? fetched.job : undefined);
+    expect(calls).toEqual([]);
+  });
+
+  it("an api job does not take agent spellings (running is unknown there)", () => {
+    const { ctx } = context();
+    const ack = defined(decidePoll(claimed({ service: "api" }), ok("running"), ctx));
+    expect(ack.lastError).toBe("upstream_unknown_status:running");
   });
 });
