@@ -1,6 +1,6 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { JOB_EVENTS } from "../domain/events.js";
-import { JOB_STATUSES } from "../domain/job.js";
+import { JOB_SERVICES, JOB_STATUSES } from "../domain/job.js";
 import { EVENT_EXAMPLE, EVENT_HEADERS_EXAMPLE } from "./openapi-examples.js";
 
 /** Rendley's job object as the relay hands it on: verbatim, so only the fields the relay relies on are described. */
@@ -23,6 +23,11 @@ export const RelayEventSchema = z
     data: z.object({
       watch_id: z.string(),
       job_id: z.string(),
+      service: z.enum(JOB_SERVICES).openapi({ description: "The Rendley service that owns the job (`api` or `agent`)." }),
+      subscription_id: z
+        .string()
+        .optional()
+        .openapi({ description: "The subscription that discovered the job; absent for watches an app registered." }),
       status: z.enum(JOB_STATUSES).nullable().openapi({ description: "null on `watch.expired`." }),
       job: RendleyJobSchema.nullable(),
       result: z.unknown().openapi({ description: "`job.result_data` parsed, or null." }),

@@ -25,6 +25,8 @@ const JOB = {
 const WATCHING = {
   id: WATCH_ID,
   job_id: JOB_ID,
+  service: "api",
+  subscription_id: null,
   callback_url: "https://app.example.com/hooks/rendley",
   events: ["job.completed", "job.failed"],
   metadata: { order_id: "ord_42" },
@@ -187,6 +189,7 @@ export const EVENT_EXAMPLE = {
   data: {
     watch_id: WATCH_ID,
     job_id: JOB_ID,
+    service: "api",
     status: "completed",
     job: JOB,
     result: { storage_url: "https://storage.rendley.com/exports/prj_123.mp4", media_id: "med_9" },
@@ -199,5 +202,5 @@ export const EVENT_EXAMPLE = {
 export const EVENT_HEADERS_EXAMPLE = {
   "webhook-id": MESSAGE_ID,
   "webhook-timestamp": "1795756029",
-  "webhook-signature": "v1,qfcN4zQSe+42T/deud6/m4OTkUoCzdAMVbc0HFvfBMY=",
+  "webhook-signature": "v1,/0G0/2lnLs2ynM8EEgBWIpFB6zf15KN5Q5Xzb5Ae3Kg=",
 };

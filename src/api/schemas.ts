@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { JOB_EVENTS } from "../domain/events.js";
 import { ATTEMPT_ERRORS } from "../domain/attempt.js";
 import { parseScheduleMs } from "../lib/duration.js";
-import { JOB_STATUSES } from "../domain/job.js";
+import { JOB_SERVICES, JOB_STATUSES } from "../domain/job.js";
 import { WATCH_STATUSES } from "../domain/watch.js";
 
 export const MAX_METADATA_BYTES = 4 * 1024;
@@ -111,9 +111,16 @@ export const CallbackHeadersSchema = z
     example: { "X-Hook-Token": "s3cr3t" },
   });
 
+export const JobServiceSchema = z.enum(JOB_SERVICES).openapi({
+  description:
+    "The Rendley service that owns the job: `api` (api.rendley.com: exports, AI tools) or `agent` (the AI agent at `RENDLEY_AGENT_URL`).",
+  example: "api",
+});
+
 export const CreateWatchSchema = z
   .strictObject({
     job_id: JobIdSchema,
+    service: JobServiceSchema.optional().openapi({ description: "Default `api`." }),
     callback_url: z.string().min(1).max(2048).openapi({
       description: "Absolute http(s) URL, ≤ 2048 chars, no credentials, not a private address.",
       example: "https://app.example.com/hooks/rendley",
@@ -159,6 +166,10 @@ export const WatchSchema = z
   .object({
     id: z.string().openapi({ example: "wch_01jd3k2m9q8x7v6t5r4p3n2m1" }),
     job_id: z.string(),
+    service: JobServiceSchema,
+    subscription_id: z.string().nullable().openapi({
+      description: "The subscription that discovered the job (its callbacks carry `data.subscription_id`), or null.",
+    }),
     callback_url: z.string(),
     events: z.array(z.string()),
     metadata: z.record(z.string(), z.unknown()).nullable(),
@@ -171,7 +182,10 @@ export const WatchSchema = z
     created_at: z.string(),
     updated_at: z.string(),
     deliveries: z.array(DeliverySchema),
-    upstream_cancel: z.enum(["canceled", "already_finished", "error"]).optional(),
+    upstream_cancel: z
+      .enum(["canceled", "already_finished", "unsupported", "error"])
+      .optional()
+      .openapi({ description: "With `cancel_job`: `unsupported` for agent jobs unless `RENDLEY_AGENT_CANCEL_URL` is set." }),
   })
   .openapi("Watch");
 
@@ -187,6 +201,7 @@ export const WatchIdParam = z.object({
 export const ListWatchesQuery = z.strictObject({
   status: z.enum(WATCH_STATUSES).optional(),
   job_id: JobIdSchema.optional(),
+  subscription_id: z.string().max(64).optional().openapi({ description: "Only the watches this subscription discovered" }),
   limit: z
     .string()
     .regex(/^\d+$/, "must be a whole number")

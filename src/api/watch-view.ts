@@ -1,6 +1,6 @@
 import type { Database } from "../db/client.js";
 import { loadWatches, type DeliveryRecord, type LoadedWatch, type WatchRecord } from "../db/queries/load-watches.js";
-import type { UpstreamJob } from "../domain/job.js";
+import type { JobService, UpstreamJob } from "../domain/job.js";
 import type { AttemptTrigger, DeliveryStatus, WatchStatus } from "../domain/watch.js";
 import { formatDurationMs } from "../lib/duration.js";
 
@@ -29,6 +29,8 @@ export interface DeliveryView {
 export interface WatchView {
   id: string;
   job_id: string;
+  service: JobService;
+  subscription_id: string | null;
   callback_url: string;
   events: string[];
   metadata: Record<string, unknown> | null;
@@ -76,6 +78,8 @@ export function toWatchView(w: WatchRecord | LoadedWatch): WatchView {
   return {
     id: w.id,
     job_id: w.jobId,
+    service: w.service,
+    subscription_id: w.subscriptionId,
     callback_url: w.callbackUrl,
     events: w.events,
     metadata: w.metadata,

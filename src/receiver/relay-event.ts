@@ -14,6 +14,10 @@ export interface RelayEvent<T extends EventType = EventType> {
   data: {
     watch_id: string;
     job_id: string;
+    /** The Rendley service that owns the job: `api` or `agent`. */
+    service: "api" | "agent";
+    /** The subscription that discovered the job; absent for watches an app registered. */
+    subscription_id?: string;
     /** The job's status, or null when the job is unknown (`watch.expired`). */
     status: RendleyJob["status"] | null;
     job: RendleyJob | null;

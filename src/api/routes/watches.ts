@@ -141,6 +141,7 @@ export function watchesRoutes(
       {
         tenantId,
         jobId: body.job_id,
+        service: body.service,
         callbackUrl: callbackUrl.href,
         events,
         metadata,
@@ -151,6 +152,7 @@ export function watchesRoutes(
           ? sha256Hex(
               stableStringify({
                 job_id: body.job_id,
+                ...(body.service && body.service !== "api" ? { service: body.service } : {}),
                 callback_url: body.callback_url,
                 events,
                 metadata,
@@ -179,6 +181,7 @@ export function watchesRoutes(
       tenantId,
       status: query.status,
       jobId: query.job_id,
+      subscriptionId: query.subscription_id,
       limit: query.limit ?? 50,
       after: query.cursor ? decodeCursor(query.cursor) : undefined,
     });
@@ -198,7 +201,7 @@ export function watchesRoutes(
     if (!cancelJob) return c.json({ data: view }, 200);
     const apiKey = await deps.tenantKeys.keyFor(tenantId);
     const upstream = apiKey
-      ? await deps.upstream.cancelJob(result.jobId, { apiKey })
+      ? await deps.upstream.cancelJob(result.jobId, { apiKey, service: result.service })
       : { kind: "error" as const, message: "the tenant has no Rendley API key" };
     if (upstream.kind === "error") {
       deps.logger.warn({ component: "api", jobId: result.jobId, statusCode: upstream.statusCode }, "upstream cancel failed");

@@ -1,9 +1,10 @@
 import { sql } from "drizzle-orm";
+import type { JobService } from "../../domain/job.js";
 import type { Database } from "../client.js";
 import { ts } from "../sql-values.js";
 
 export type CancelWatchResult =
-  { kind: "canceled"; jobId: string } | { kind: "not_found" } | { kind: "finished"; status: string };
+  { kind: "canceled"; jobId: string; service: JobService } | { kind: "not_found" } | { kind: "finished"; status: string };
 
 /**
  * Cancels a watch that is still `watching` or `delivering`: no more polls or callbacks for it. Its pending
@@ -12,8 +13,8 @@ export type CancelWatchResult =
  */
 export async function cancelWatch(db: Database, tenantId: string, watchId: string, now: Date): Promise<CancelWatchResult> {
   return db.orm.transaction(async (tx) => {
-    const [watch] = await db.rows<{ status: string; poll_id: string; job_id: string }>(
-      sql`select status, poll_id, job_id from watches where tenant_id = ${tenantId} and id = ${watchId} for update`,
+    const [watch] = await db.rows<{ status: string; poll_id: string; job_id: string; service: JobService }>(
+      sql`select status, poll_id, job_id, service from watches where tenant_id = ${tenantId} and id = ${watchId} for update`,
       tx,
     );
     if (!watch) return { kind: "not_found" };
@@ -36,6 +37,6 @@ export async function cancelWatch(db: Database, tenantId: string, watchId: strin
             and not exists (select 1 from watches where poll_id = ${watch.poll_id} and status = 'watching')`,
       tx,
     );
-    return { kind: "canceled", jobId: watch.job_id };
+    return { kind: "canceled", jobId: watch.job_id, service: watch.service };
   });
 }

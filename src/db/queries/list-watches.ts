@@ -18,6 +18,8 @@ export async function listWatchIds(
     tenantId: string;
     status?: string | undefined;
     jobId?: string | undefined;
+    /** Only the watches a subscription discovered. */
+    subscriptionId?: string | undefined;
     limit: number;
     after?: WatchCursor | undefined;
   },
@@ -25,6 +27,7 @@ export async function listWatchIds(
   const filters: SQL[] = [sql`tenant_id = ${options.tenantId}`];
   if (options.status) filters.push(sql`status = ${options.status}`);
   if (options.jobId) filters.push(sql`job_id = ${options.jobId}`);
+  if (options.subscriptionId) filters.push(sql`subscription_id = ${options.subscriptionId}`);
   if (options.after) filters.push(sql`(created_at, id) < (${ts(options.after.createdAt)}, ${options.after.id})`);
   const rows = await db.rows<{ id: string; created_at: Date | string }>(sql`
     select id, created_at from watches
