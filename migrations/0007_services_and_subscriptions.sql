@@ -15,6 +15,7 @@ CREATE TABLE "subscription_listings" (
 	"locked_until" timestamp with time zone,
 	"last_listed_at" timestamp with time zone,
 	"last_job_count" integer,
+	"ids_digest" text,
 	"last_error" text,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "subscription_listings_tenant_id_filter_key_pk" PRIMARY KEY("tenant_id","filter_key")

@@ -19,6 +19,7 @@ import { systemRandom } from "./lib/random.js";
 import type { WorkerLoop } from "./lib/worker-loop.js";
 import { createMaintenance, type Maintenance } from "./maintenance/maintenance.js";
 import { createScheduler } from "./scheduler/scheduler.js";
+import { createSubscriptionLister, type SubscriptionLister } from "./scheduler/subscription-lister.js";
 
 export interface RelayOptions extends DepsOverrides {
   logger?: Logger;
@@ -38,6 +39,8 @@ export interface Relay {
   readonly scheduler: WorkerLoop;
   readonly delivery: DeliveryWorker;
   readonly maintenance: Maintenance;
+  /** Subscriptions' discovery (runs with the scheduler role). */
+  readonly lister: SubscriptionLister;
   /** Set when this start generated the API key: show it once, it is stored only as a hash. */
   readonly generatedApiKey: string | undefined;
   /** Stops accepting requests and claims, finishes or releases in-flight work, closes pools. */
@@ -136,6 +139,11 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     const delivery = createDeliveryWorker(deps, { workerId });
     const scheduler = createScheduler(deps, { workerId, onDeliveriesCreated: () => delivery.nudge() });
     const maintenance = createMaintenance(deps, { workerId });
+    const lister = createSubscriptionLister(deps, {
+      workerId,
+      budget: scheduler.budget,
+      onWatchesCreated: () => scheduler.nudge(),
+    });
 
     let server: Server | undefined;
     let port = 0;
@@ -167,7 +175,10 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
       });
       port = (server.address() as AddressInfo).port;
     }
-    if (roles.scheduler) scheduler.start();
+    if (roles.scheduler) {
+      scheduler.start();
+      lister.start();
+    }
     if (roles.delivery) delivery.start();
     if (roles.maintenance) maintenance.start();
     const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
@@ -182,6 +193,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
       scheduler,
       delivery,
       maintenance,
+      lister,
       generatedApiKey: boot?.generatedApiKey,
       stop(stopOptions = {}) {
         stopping ??= (async () => {
@@ -192,7 +204,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
                 server.closeIdleConnections();
               })
             : Promise.resolve();
-          await Promise.all([scheduler.stop(graceMs), delivery.stop(graceMs), maintenance.stop()]);
+          await Promise.all([scheduler.stop(graceMs), delivery.stop(graceMs), maintenance.stop(), lister.stop()]);
           server?.closeAllConnections();
           await closed;
           databaseClock?.stop();

@@ -19,6 +19,7 @@ import { originsRoutes } from "./routes/origins.js";
 import { signingSecretRoutes } from "./routes/signing-secret.js";
 import { watchesRoutes } from "./routes/watches.js";
 import { exportRoutes } from "./routes/export.js";
+import { subscriptionsRoutes } from "./routes/subscriptions.js";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -63,6 +64,7 @@ export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => 
   app.route("/", metricsRoutes(deps)); // outside /v1: no API key, no rate limit (RELAY_METRICS_TOKEN guards it)
   app.route("/", watchesRoutes(deps, hooks));
   app.route("/", exportRoutes(deps, hooks));
+  app.route("/", subscriptionsRoutes(deps));
   app.route("/", signingSecretRoutes(deps, { onSigningSecretRotated: (tenantId) => hooks.onSigningSecretRotated?.(tenantId) }));
   app.route("/", originsRoutes(deps));
   app.route("/", deliveriesRoutes(deps, { onRedeliver: () => hooks.onRedeliver() }));

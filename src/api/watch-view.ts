@@ -45,10 +45,15 @@ export interface WatchView {
   deliveries: DeliveryView[];
 }
 
-const iso = (d: Date | null) => d?.toISOString() ?? null;
+export const iso = (d: Date | null) => d?.toISOString() ?? null;
+
+/** An own retry schedule as the API shows it (`5s,1m`, `none` for no retries), or null for the relay's. */
+export function formatRetrySchedule(ms: readonly number[] | null): string | null {
+  return ms ? ms.map(formatDurationMs).join(",") || "none" : null;
+}
 
 /** Header values are write-only: the API shows which headers are set, never their values. */
-function redact(headers: Record<string, string> | null): Record<string, "[redacted]"> | null {
+export function redact(headers: Record<string, string> | null): Record<string, "[redacted]"> | null {
   return headers ? Object.fromEntries(Object.keys(headers).map((name) => [name, "[redacted]" as const])) : null;
 }
 
@@ -83,7 +88,7 @@ export function toWatchView(w: WatchRecord | LoadedWatch): WatchView {
     callback_url: w.callbackUrl,
     events: w.events,
     metadata: w.metadata,
-    retry_schedule: w.retryScheduleMs ? w.retryScheduleMs.map(formatDurationMs).join(",") || "none" : null,
+    retry_schedule: formatRetrySchedule(w.retryScheduleMs),
     callback_headers: redact(w.callbackHeaders),
     status: w.status,
     job_status: w.jobStatus,

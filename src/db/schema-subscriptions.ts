@@ -59,6 +59,8 @@ export const subscriptionListings = pgTable(
     lastListedAt: ts("last_listed_at"),
     /** Jobs in the last list that was read whole. */
     lastJobCount: integer(),
+    /** A digest of the last list's job ids: an unchanged list (and every subscription past its baseline) costs no more work. */
+    idsDigest: text(),
     lastError: text(),
     updatedAt: updatedAt(),
   },

@@ -55,6 +55,13 @@ export function printableStatus(status: unknown): string {
   return text.replace(/[^\x21-\x7e]/g, "").slice(0, 32) || "?";
 }
 
+/** Job ids the relay stores and polls: 1–128 letters, digits and `_ . : -` (Rendley's `job_…`, agent UUIDs). */
+export const JOB_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export function isUsableJobId(id: unknown): id is string {
+  return typeof id === "string" && JOB_ID_PATTERN.test(id);
+}
+
 /** Rendley's `error`: a string (the reference page) or an object with a message (Rendley's clients). */
 export type JobError = string | { message?: unknown; code?: unknown; [field: string]: unknown };
 

@@ -16,7 +16,7 @@ import { createLearningQueue } from "./learning-queue.js";
 import { planFanOut } from "./plan-fan-out.js";
 import { createPollTiming } from "./poll-timing.js";
 import { createPollTracker } from "./poll-tracker.js";
-import { createUpstreamBudget } from "./upstream-budget.js";
+import { createUpstreamBudget, type UpstreamBudget } from "./upstream-budget.js";
 
 /** Learned job-type fits are re-read this often (other replicas learn too). */
 const STATS_REFRESH_MS = 30_000;
@@ -41,7 +41,7 @@ export type SchedulerDeps = Pick<
 export function createScheduler(
   deps: SchedulerDeps,
   options: { workerId: string; onDeliveriesCreated?: () => void },
-): WorkerLoop {
+): WorkerLoop & { readonly budget: UpstreamBudget } {
   const { config, db, clock, random, upstream, upstreamHealth } = deps;
   const logger = deps.logger.child({ component: "scheduler" });
   const cadence = { minIntervalMs: config.pollMinIntervalMs, maxIntervalMs: config.pollMaxIntervalMs };
@@ -199,6 +199,8 @@ export function createScheduler(
   });
   return {
     ...loop,
+    /** The upstream budget this process's polls take from (subscription listings take from it too). */
+    budget,
     get contiguousErrors() {
       return loop.contiguousErrors;
     },

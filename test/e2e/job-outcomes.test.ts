@@ -52,6 +52,7 @@ describe.each(DRIVERS)("job outcomes reach the receiver, signed (%s)", (driver) 
       data: {
         watch_id: watch.id,
         job_id: jobId,
+        service: "api",
         status: "completed",
         job,
         result: { storage_url: "https://storage.rendley.com/x.mp4", media_id: "med_1" },
