@@ -141,7 +141,7 @@ describe("fake Rendley", () => {
     const list = async (query: string): Promise<string[]> =>
       (((await (await call(`/v1/jobs${query}`)).json()) as any).data as Array<{ id: string }>).map((j) => j.id);
     expect(await list("")).toEqual([]);
-    expect(await list("?source_type=api")).toEqual([a, b]);
+    expect(await list("?source_type=api")).toEqual([b, a]); // newest first
     expect(await list("?source_type=api&job_type=transcription")).toEqual([b]);
     expect(await list("?source_type=api&project_id=prj_other")).toEqual([]);
     expect(fake.polls(a)).toBe(0);
