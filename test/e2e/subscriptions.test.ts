@@ -2,8 +2,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { startWorld, type TestWorld } from "../support/relay-harness.js";
-import { DRIVERS } from "../support/test-db.js";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/lib/logger.js";
+import { startRelay, type Relay } from "../../src/relay.js";
+import { startFakeRendley, type FakeRendley } from "../support/fake-rendley.js";
+import { startReceiver, type Receiver } from "../support/receiver.js";
+import { captureLogs, relayTestEnv, startWorld, TEST_API_KEY, TEST_SECRET, type TestWorld } from "../support/relay-harness.js";
+import { createTestStore, DRIVERS, type TestStore } from "../support/test-db.js";
 import { waitFor } from "../support/wait-for.js";
 
 /** Subscriptions list at the smallest interval allowed, so a test sees a few listings in seconds. */
@@ -241,5 +246,60 @@ describe.each(DRIVERS)("subscriptions: push for jobs nobody registered (%s)", (d
     expect(callbacksOf(world, first)).toHaveLength(1);
     const watches = (await world.api(`/v1/watches?subscription_id=${sub.id}`)).body.data as any[];
     expect(watches.map((w) => w.job_id).sort()).toEqual([first, meanwhile].sort());
+  });
+});
+
+const PG = process.env.TEST_DATABASE_URL;
+
+/** Replicas share one database: only Postgres takes several relays at once (PGlite is one process). */
+describe.runIf(PG)("subscriptions across two relays on one Postgres", () => {
+  let rendley: FakeRendley;
+  let receiver: Receiver;
+  let store: TestStore;
+  const relays: Relay[] = [];
+
+  beforeAll(async () => {
+    [rendley, receiver, store] = await Promise.all([
+      startFakeRendley(),
+      startReceiver({ secrets: [TEST_SECRET] }),
+      createTestStore("postgres"),
+    ]);
+    const logger = createLogger({ level: "warn", destination: captureLogs().stream });
+    const env = { ...relayTestEnv(rendley), ...ENV, DATABASE_URL: store.databaseUrl! };
+    for (let i = 0; i < 2; i++) relays.push(await startRelay(loadConfig(env), { logger }));
+  });
+  afterAll(async () => {
+    await Promise.all(relays.map((r) => r.stop({ graceMs: 500 })));
+    await Promise.all([rendley?.close(), receiver?.close()]);
+    await store?.drop();
+  });
+
+  it("creates each discovered watch once and lists the filter at most once per interval", async () => {
+    const project = "prj_two_relays";
+    const res = await fetch(`${relays[1]!.url}/v1/subscriptions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ callback_url: receiver.url(), filter: { source_type: "studio", project_id: project } }),
+    });
+    expect(res.status).toBe(201);
+    const sub = ((await res.json()) as any).data;
+    const listings = () => rendley.listCalls().filter((c) => c.query.project_id === project);
+    await waitFor(() => listings().length >= 1, { timeoutMs: 15_000, message: "the baseline" });
+
+    const jobs = Array.from({ length: 6 }, () =>
+      rendley.addEditorJob({ projectId: project, steps: ["processing", "completed"] }),
+    );
+    await waitFor(() => jobs.every((id) => callbacksOf({ receiver }, id).length > 0), { timeoutMs: 20_000, message: "6 jobs" });
+    const before = listings().length;
+    await waitFor(() => listings().length >= before + 2, { timeoutMs: 15_000, message: "two more listings" });
+
+    for (const id of jobs) expect(callbacksOf({ receiver }, id)).toHaveLength(1);
+    const page = await fetch(`${relays[0]!.url}/v1/watches?subscription_id=${sub.id}&limit=200`, {
+      headers: { authorization: `Bearer ${TEST_API_KEY}` },
+    });
+    const watches = ((await page.json()) as any).data as any[];
+    expect(watches.map((w) => w.job_id).sort()).toEqual([...jobs].sort());
+    const times = listings().map((c) => c.at);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1_900);
   });
 });

@@ -5,6 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../../src/lib/clock.js";
 import { createUpstreamClient } from "../../../src/upstream/client.js";
 
+/** Job lists by request URL: a good one (with an entry that is not a job), one too big, garbage, one without data. */
+const LISTS: Record<string, string> = {
+  "/v1/jobs?source_type=studio": JSON.stringify({ data: [{ id: "job_a", status: "queued" }, { status: "no id" }, "x"] }),
+  "/v1/jobs?source_type=studio&project_id=big": JSON.stringify({ data: [{ id: "job_b", status: "x".repeat(5_000) }] }),
+  "/v1/jobs?source_type=studio&project_id=garbage": "<html>",
+  "/v1/jobs?source_type=studio&project_id=nodata": JSON.stringify({ jobs: [] }),
+};
+
 // A loopback server answers by path: a job, a stall past the deadline, or a refusal of the key.
 let server: Server;
 let baseUrl: string;
@@ -13,6 +21,19 @@ const dispatcher = new Agent({ keepAliveTimeout: 1_000 });
 beforeAll(async () => {
   server = createServer((req, res) => {
     if (req.url?.startsWith("/v1/jobs/job_stall")) return; // never answers
+    const list = LISTS[req.url ?? ""];
+    if (list !== undefined) {
+      res.end(list);
+      return;
+    }
+    if (req.url === "/v1/jobs/agent_1" || req.url === "/agent/v1/jobs/agent_1") {
+      res.end(JSON.stringify({ data: { id: "agent_1", status: req.url.startsWith("/agent") ? "running" : "wrong host" } }));
+      return;
+    }
+    if (req.method === "POST" && req.url === "/cancel/agent_1") {
+      res.end("{}");
+      return;
+    }
     if (req.url === "/v1/jobs/job_ok") {
       res.setHeader("content-type", "application/json");
       res.end(JSON.stringify({ data: { id: "job_ok", status: "processing" } }));
@@ -71,5 +92,35 @@ describe("the upstream client", () => {
   it("tells a rejected key from an unreachable upstream when probing", async () => {
     expect(await client().probeKey({ apiKey: "wrong" })).toBe("rejected");
     expect(await client("http://127.0.0.1:9").probeKey({ apiKey: "k" })).toBe("unknown");
+  });
+
+  it("reads the job list up to a byte limit: entries without an id are skipped, a longer list is too_large, garbage is bad_response", async () => {
+    const list = (query: Record<string, string>, maxBytes = 4_096) => client().listJobs(query, { apiKey: "k", maxBytes });
+    expect(await list({ source_type: "studio" })).toEqual({ kind: "ok", jobs: [{ id: "job_a", status: "queued" }] });
+    expect(await list({ source_type: "studio", project_id: "big" })).toEqual({ kind: "too_large", maxBytes: 4_096 });
+    expect(await list({ source_type: "studio", project_id: "garbage" })).toMatchObject({ kind: "error", reason: "bad_response" });
+    expect(await list({ source_type: "studio", project_id: "nodata" })).toMatchObject({ kind: "error", reason: "bad_response" });
+    expect(await list({ source_type: "api" })).toMatchObject({ kind: "error", reason: "status", statusCode: 401 });
+  });
+
+  it("polls an agent job at the agent service and cancels it only where a cancel URL is configured", async () => {
+    const agent = (cancelUrl?: string) =>
+      createUpstreamClient({
+        baseUrl,
+        agentBaseUrl: `${baseUrl}/agent`,
+        agentCancelUrl: cancelUrl,
+        dispatcher,
+        timeoutMs: 500,
+        clock: systemClock,
+        userAgent: "test",
+      });
+    expect(await agent().getJob("agent_1", { apiKey: "k", service: "agent" })).toEqual({
+      kind: "ok",
+      job: { id: "agent_1", status: "running" },
+    });
+    expect(await agent().cancelJob("agent_1", { apiKey: "k", service: "agent" })).toEqual({ kind: "unsupported" });
+    expect(await agent(`${baseUrl}/cancel/{id}`).cancelJob("agent_1", { apiKey: "k", service: "agent" })).toEqual({
+      kind: "canceled",
+    });
   });
 });
