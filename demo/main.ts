@@ -48,6 +48,15 @@ const PLAN: Array<Pick<DemoJob, "label" | "type" | "via" | "expected"> & JobPlan
       durationMs: 9_000,
     },
     { label: "podcast transcript", type: "transcription", via: "POST /v1/watches", expected: "completed", durationMs: 4_000 },
+    // Nobody registers this one: the relay's subscription to the project's studio jobs finds it.
+    {
+      label: "editor export",
+      type: "export_video",
+      via: "in the editor",
+      expected: "completed",
+      project: "prj_editor",
+      durationMs: 4_000,
+    },
     {
       label: "thumbnail",
       type: "generate_image",
@@ -59,6 +68,8 @@ const PLAN: Array<Pick<DemoJob, "label" | "type" | "via" | "expected"> & JobPlan
   ];
 const EVENTS: JobEvent[] = ["job.processing", "job.completed", "job.failed", "job.canceled"];
 const FINAL_WATCH_STATUSES = new Set(["delivered", "failed", "canceled", "expired"]);
+/** How often the relay lists each subscription's filter (the smallest interval allowed). */
+const LIST_INTERVAL_MS = 2_000;
 
 /**
  * `npm run demo`: a Rendley simulator, the relay on in-memory PGlite and a verifying receiver, all on
@@ -123,6 +134,9 @@ async function runDemo(options: DemoOptions): Promise<number> {
       POLL_MIN_INTERVAL_MS: "1000",
       POLL_MAX_INTERVAL_MS: "2000",
       DELIVERY_RETRY_SCHEDULE: "1s,2s,5s,10s",
+      RENDLEY_AGENT_URL: simulator.agentUrl,
+      // The editor's job is discovered within seconds.
+      SUBSCRIPTION_LIST_INTERVAL_MS: String(LIST_INTERVAL_MS),
     };
     const loadDataDir = await pgliteTemplate(options.pgliteTemplate);
     relay = await startRelay(loadConfig(env), {
@@ -152,6 +166,28 @@ async function runDemo(options: DemoOptions): Promise<number> {
       if (!res.ok) throw new Error(`${path} answered ${res.status}: ${json.error?.message ?? "?"}`);
       return json;
     };
+    const relayGet = async (path: string) => {
+      const res = await fetch(`${relay!.url}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
+      const json = (await res.json()) as { data?: any; error?: { message: string } };
+      if (!res.ok) throw new Error(`${path} answered ${res.status}: ${json.error?.message ?? "?"}`);
+      return json.data;
+    };
+    /** A subscription to the project's editor jobs; resolves once its first listing (the baseline) is taken. */
+    const subscribe = async (job: DemoJob, project: string, watchFields: object) => {
+      const sub = (
+        await relayPost("/v1/subscriptions", { filter: { source_type: "studio", project_id: project }, ...watchFields })
+      ).data;
+      job.subscriptionId = sub.id as string;
+      const every = `listed every ${LIST_INTERVAL_MS / 1000} s`;
+      view.event(`POST /v1/subscriptions → ${sub.id}: push for every new studio job of ${project} (${every})`);
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline) {
+        const listed = await relayGet(`/v1/subscriptions/${sub.id}`);
+        if (listed.baseline_at) return view.event(`${sub.id}: first listing (the baseline) taken, ${listed.last_job_count} jobs`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      throw new Error(`no first listing of ${sub.id} within 15 s`);
+    };
     const exportBody = (project: string) => ({ project_id: project, settings: { target_resolution: "1080p", codec: "h264" } });
 
     const showCost = async () => {
@@ -165,7 +201,15 @@ async function runDemo(options: DemoOptions): Promise<number> {
     const startJob = async (job: DemoJob, plan: (typeof PLAN)[number]) => {
       try {
         const watchFields = { callback_url: hook.url, events: EVENTS, metadata: { demo: job.label } };
-        if (job.via === "POST /v1/export") {
+        if (job.via === "in the editor") {
+          await subscribe(job, plan.project!, watchFields);
+          // As a user would in the Rendley editor: straight at Rendley, no watch registered by anyone.
+          job.jobId = sim.startEditorJob({ projectId: plan.project!, type: job.type, durationMs: plan.durationMs });
+          byJobId.set(job.jobId, job);
+          job.jobStatus = "queued";
+          view.event(`in the Rendley editor (no watch registered) → ${job.label}: job ${job.jobId} of ${plan.project}`);
+          return view.render(jobs);
+        } else if (job.via === "POST /v1/export") {
           sim.planProject(plan.project!, plan);
           const res = await relayPost("/v1/export", { ...exportBody(plan.project!), ...watchFields });
           job.jobId = res.data.job_id as string;
@@ -210,6 +254,14 @@ async function runDemo(options: DemoOptions): Promise<number> {
       refreshing = true;
       try {
         for (const job of jobs) {
+          if (!job.watchId && job.subscriptionId && job.jobId) {
+            const found = await relayGet(`/v1/watches?subscription_id=${job.subscriptionId}`);
+            const watch = (found as Array<{ id: string; job_id: string }>).find((w) => w.job_id === job.jobId);
+            if (!watch) continue;
+            job.watchId = watch.id;
+            job.watchStatus = "watching";
+            view.event(`${job.subscriptionId} discovered ${job.label}'s job ${job.jobId}: watch ${watch.id}`);
+          }
           if (!job.watchId) continue;
           const watch = await client.getWatch(job.watchId);
           const jobStatus = watch.job_status ?? "queued";

@@ -10,6 +10,8 @@ export interface ReceivedCallback {
   /** `job.completed`, … (from the body, also when the signature did not verify). */
   type: string;
   jobId: string;
+  /** `data.subscription_id`: the subscription that discovered the job (a job nobody registered). */
+  subscriptionId?: string;
   verified: boolean;
   /** The verification error's code when it did not verify. */
   problem?: string;
@@ -47,6 +49,7 @@ export async function startDemoReceiver(options: {
       try {
         const event = verifyCallback(raw, req.headers, options.secret);
         Object.assign(callback, { type: event.type, jobId: event.data.job_id, verified: true });
+        if (event.data.subscription_id) callback.subscriptionId = event.data.subscription_id;
         res.writeHead(204).end();
       } catch (err) {
         const unverified = peek(raw);

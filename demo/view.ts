@@ -4,12 +4,17 @@ import type { ReceivedCallback } from "./receiver.js";
 export interface DemoJob {
   label: string;
   type: string;
-  /** How it was started: through the relay's POST /v1/export, or by registering a watch for an existing job. */
-  via: "POST /v1/export" | "POST /v1/watches";
+  /**
+   * How it was started: through the relay's POST /v1/export, by registering a watch for an existing job, or in the
+   * Rendley editor (nobody registers it: a subscription of the relay discovers it).
+   */
+  via: "POST /v1/export" | "POST /v1/watches" | "in the editor";
   /** The outcome the simulator will give it. */
   expected: "completed" | "failed" | "canceled";
   jobId?: string;
   watchId?: string;
+  /** The subscription that is to discover it (`in the editor`). */
+  subscriptionId?: string;
   /** Rendley's status as the relay last saw it ("starting" before the job exists). */
   jobStatus: string;
   /** The watch's status (watching, delivering, delivered, …). */
@@ -123,5 +128,7 @@ function visibleLength(text: string): number {
 /** The plain one-line summary of a callback. */
 export function describeCallback(callback: ReceivedCallback, label: string): string {
   const verdict = callback.verified ? "signature verified" : `SIGNATURE NOT VERIFIED (${callback.problem ?? "?"})`;
-  return `callback ${callback.type} for ${label} (${callback.jobId}, webhook-id ${callback.webhookId}): ${verdict}`;
+  const ids = [callback.jobId, `webhook-id ${callback.webhookId}`];
+  if (callback.subscriptionId) ids.push(`subscription_id ${callback.subscriptionId}`);
+  return `callback ${callback.type} for ${label} (${ids.join(", ")}): ${verdict}`;
 }

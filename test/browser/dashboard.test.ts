@@ -18,11 +18,12 @@ const counter = async (page: Page, status: string) => Number(await page.getByTes
 describe("dashboard in Chromium", () => {
   let world: TestWorld;
   let browser: Browser;
-  const ids: Record<"delivered" | "failing" | "active" | "otherTenant", string> = {
+  const ids: Record<"delivered" | "failing" | "active" | "otherTenant" | "subscription", string> = {
     delivered: "",
     failing: "",
     active: "",
     otherTenant: "",
+    subscription: "",
   };
 
   beforeAll(async () => {
@@ -61,6 +62,14 @@ describe("dashboard in Chromium", () => {
     });
     expect(otherWatch.status).toBe(201);
     ids.otherTenant = otherWatch.body.data.id;
+
+    // A subscription to jobs started in the editor (there are none: it discovers nothing, its first listing is the baseline).
+    const subscription = await world.api("/v1/subscriptions", {
+      method: "POST",
+      json: { callback_url: receiver.url("/editor"), filter: { source_type: "studio", project_id: "prj_editor" } },
+    });
+    expect(subscription.status).toBe(201);
+    ids.subscription = subscription.body.data.id;
 
     await world.waitForWatch(ids.delivered, (w) => w.status === "delivered");
     await world.waitForWatch(ids.failing, (w) => w.status === "failed");
@@ -162,6 +171,18 @@ describe("dashboard in Chromium", () => {
     await page.goto(`${base}/dashboard`);
     expect(await counter(page, "delivered")).toBe(2);
     expect(await counter(page, "failed")).toBe(0);
+
+    // The subscriptions page lists the tenant's one subscription; its page shows the filter and its (no) watches.
+    await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Subscriptions" }).click();
+    await page.waitForURL(`${base}/dashboard/subscriptions`);
+    const subscriptionIds = await page
+      .locator("[data-subscription-id]")
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-subscription-id")));
+    expect(subscriptionIds).toEqual([ids.subscription]);
+    await page.getByRole("link", { name: ids.subscription }).click();
+    await page.waitForURL(`${base}/dashboard/subscriptions/${ids.subscription}`);
+    expect(await page.getByTestId("filter").textContent()).toBe("source_type=studio · project_id=prj_editor");
+    expect(await listedIds(page)).toEqual([]);
 
     // Logging out ends the session.
     await page.getByRole("button", { name: "Log out" }).click();

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.js";
 import { startWorld, TEST_API_KEY, type TestWorld } from "../support/relay-harness.js";
 import { DRIVERS } from "../support/test-db.js";
+import { waitFor } from "../support/wait-for.js";
 
 const ADMIN_KEY = "admin_key_0123456789abcdefghij";
 const ENCRYPTION_KEY = Buffer.alloc(32, 5).toString("base64");
@@ -53,7 +54,11 @@ describe.each(DRIVERS)("dashboard (HTTP) on %s", (driver) => {
   let client: Client;
 
   beforeAll(async () => {
-    world = await startWorld({ driver, env: { RELAY_ADMIN_KEY: ADMIN_KEY, RELAY_ENCRYPTION_KEY: ENCRYPTION_KEY } });
+    world = await startWorld({
+      driver,
+      // Subscriptions list at the smallest interval allowed, so a listing (and its error) shows within seconds.
+      env: { RELAY_ADMIN_KEY: ADMIN_KEY, RELAY_ENCRYPTION_KEY: ENCRYPTION_KEY, SUBSCRIPTION_LIST_INTERVAL_MS: "2000" },
+    });
     client = new Client(world.relay.url);
   });
   afterAll(async () => {
@@ -154,6 +159,128 @@ describe.each(DRIVERS)("dashboard (HTTP) on %s", (driver) => {
     expect(pages[0]!.html).toContain("job_&lt;img src=x onerror=alert(3)&gt;");
     expect(pages[1]!.html).toContain("job_&lt;img src=x onerror=alert(3)&gt;");
     expect(pages[2]!.html).toContain('value="&quot;&gt;&lt;script&gt;alert(4)&lt;/script&gt;"');
+  });
+
+  it("shows subscriptions with their last listing and error, and the watches they discovered", async () => {
+    const project = `prj_dash_${driver}`;
+    const hostile = `<script>alert(5)</script>`;
+    const subscription = async (body: Record<string, unknown>) => {
+      const res = await world.api("/v1/subscriptions", { method: "POST", json: { callback_url: world.receiver.url(), ...body } });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return res.body.data;
+    };
+    const apiView = async (id: string) => (await world.api(`/v1/subscriptions/${id}`)).body.data;
+    const row = (html: string, id: string) => {
+      const match = new RegExp(`<tr data-subscription-id="${id}">([\\s\\S]*?)</tr>`).exec(html);
+      if (!match) throw new Error(`no row of ${id} on the page`);
+      return match[1]!;
+    };
+
+    world.rendley.addEditorJob({ projectId: project, steps: ["completed"] }); // finished before: the baseline
+    const sub = await subscription({ filter: { source_type: "studio", project_id: project }, metadata: { note: hostile } });
+    const fresh = await client.request("/dashboard/subscriptions");
+    expect(fresh.status).toBe(200);
+    expect(fresh.html).toContain('aria-current="page">Subscriptions<');
+    expect(row(fresh.html, sub.id)).toContain(`source_type=studio · project_id=${project}`);
+    expect(row(fresh.html, sub.id)).toContain(`<code>${world.receiver.url()}</code>`);
+
+    await waitFor(async () => (await apiView(sub.id)).baseline_at !== null, { timeoutMs: 15_000, message: "the baseline" });
+    const job = world.rendley.addEditorJob({ projectId: project, steps: ["processing"] });
+    const watch = await waitFor(
+      async () => (await world.api(`/v1/watches?subscription_id=${sub.id}`)).body.data.find((w: any) => w.job_id === job),
+      { timeoutMs: 15_000, message: "the discovered watch" },
+    );
+    // The listing that made the watch is recorded once it is read whole: then both jobs were in it.
+    await waitFor(async () => (await apiView(sub.id)).last_job_count === 2, { timeoutMs: 15_000, message: "the listing" });
+    expect(await apiView(sub.id)).toMatchObject({ discovered_count: 1, last_error: null });
+    const listed = await client.request("/dashboard/subscriptions");
+    const cells = row(listed.html, sub.id);
+    expect(cells).toContain('<span class="badge s-active">active</span>');
+    expect(cells).toContain('data-testid="discovered-count">1<');
+    expect(cells).toContain('data-testid="last-job-count">2 jobs<');
+    expect(cells).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/); // baseline and last listing taken
+    expect(cells).not.toContain("last-error");
+
+    const detail = await client.request(`/dashboard/subscriptions/${sub.id}`);
+    expect(detail.status).toBe(200);
+    expect(detail.html).toContain(`data-watch-id="${watch.id}"`);
+    expect([...detail.html.matchAll(/data-watch-id="/g)]).toHaveLength(1); // the baseline job is no watch
+    expect(detail.html).toContain("&lt;script&gt;alert(5)&lt;/script&gt;");
+    expect(detail.html).not.toMatch(/<script/i);
+    const watchPage = await client.request(`/dashboard/watches/${watch.id}`);
+    expect(watchPage.html).toContain('data-testid="service">api<');
+    expect(watchPage.html).toContain(`href="/dashboard/subscriptions/${sub.id}" data-testid="subscription-link"`);
+    // Two older watches of the subscription, written straight into the tables: its watches page newest first.
+    const db = world.relay.deps.db;
+    await db.rows(sql`
+      insert into polls (id, tenant_id, job_id, status, next_poll_at, interval_ms, job_status, job_type)
+      select 'pol_subpage_' || i, 'ten_default', 'job_subpage_' || i, 'done', now(), 1000, 'completed', 'export_video'
+      from generate_series(1, 2) i`);
+    await db.rows(sql`
+      insert into watches (id, tenant_id, poll_id, job_id, callback_url, events, status, subscription_id, created_at, updated_at)
+      select 'wch_subpage_' || i, 'ten_default', 'pol_subpage_' || i, 'job_subpage_' || i, 'http://127.0.0.1:9/hook',
+             array['job.completed'], 'delivered', ${sub.id}, now() - i * interval '1 hour', now()
+      from generate_series(1, 2) i`);
+    const watchIds = (html: string) => [...html.matchAll(/data-watch-id="([^"]+)"/g)].map((m) => m[1]);
+    const firstWatches = await client.request(`/dashboard/subscriptions/${sub.id}?limit=2`);
+    expect(watchIds(firstWatches.html)).toEqual([watch.id, "wch_subpage_1"]);
+    expect(firstWatches.html).toMatch(/Watches <span class="muted">\(3\)<\/span>/);
+    expect(firstWatches.html).toContain('data-testid="count-delivered">2<');
+    expect(firstWatches.html).toContain('data-testid="count-watching">1<');
+    const nextWatches = /href="([^"]+)" rel="next"/.exec(firstWatches.html)![1]!.replaceAll("&amp;", "&");
+    expect(nextWatches).toMatch(/limit=2/);
+    expect(watchIds((await client.request(nextWatches)).html)).toEqual(["wch_subpage_2"]);
+
+    const registered = await world.watch({ job_id: "job_dash_registered" });
+    expect((await client.request(`/dashboard/watches/${registered.id}`)).html).toContain("none: registered by an app");
+
+    // Garbage for the next two listings: the subscription's last error, highlighted on both pages, then cleared.
+    world.rendley.enqueueList({ status: 200, body: "garbage" }, { status: 200, body: "garbage" });
+    await waitFor(async () => (await apiView(sub.id)).last_error?.startsWith("upstream_bad_response"), {
+      timeoutMs: 15_000,
+      message: "the listing error",
+    });
+    const failing = await client.request("/dashboard/subscriptions");
+    expect(row(failing.html, sub.id)).toMatch(/<span class="badge bad" data-testid="last-error">upstream_bad_response/);
+    const failingDetail = await client.request(`/dashboard/subscriptions/${sub.id}`);
+    expect(failingDetail.html).toMatch(/<div class="error" role="alert">The last listing failed: <code>upstream_bad_response/);
+    await waitFor(async () => (await apiView(sub.id)).last_error === null, { timeoutMs: 15_000, message: "a good listing" });
+    expect((await client.request(`/dashboard/subscriptions/${sub.id}`)).html).not.toContain('role="alert"');
+
+    // Newest first, in pages; a hostile filter value is escaped; deleted ones by status.
+    const second = await subscription({ filter: { source_type: "studio", project_id: hostile } });
+    const first = await client.request("/dashboard/subscriptions?limit=1");
+    expect([...first.html.matchAll(/data-subscription-id="([^"]+)"/g)].map((m) => m[1])).toEqual([second.id]);
+    expect(first.html).toContain("project_id=&lt;script&gt;alert(5)&lt;/script&gt;");
+    expect(first.html).not.toMatch(/<script/i);
+    const next = /href="([^"]+)" rel="next"/.exec(first.html)![1]!.replaceAll("&amp;", "&");
+    const page2 = await client.request(next);
+    expect([...page2.html.matchAll(/data-subscription-id="([^"]+)"/g)].map((m) => m[1])).toEqual([sub.id]);
+    expect(page2.html).toContain("« First page");
+    expect((await world.api(`/v1/subscriptions/${second.id}`, { method: "DELETE" })).status).toBe(200);
+    const deleted = await client.request("/dashboard/subscriptions?status=deleted");
+    expect([...deleted.html.matchAll(/data-subscription-id="([^"]+)"/g)].map((m) => m[1])).toEqual([second.id]);
+    expect(row(deleted.html, second.id)).toContain('<span class="badge s-deleted">deleted</span>');
+
+    expect((await client.request("/dashboard/subscriptions?status=nope")).status).toBe(400);
+    expect((await client.request("/dashboard/subscriptions?limit=0")).status).toBe(400);
+    expect((await client.request("/dashboard/subscriptions?cursor=garbage")).status).toBe(400);
+    expect((await client.request(`/dashboard/subscriptions/${sub.id}?cursor=garbage`)).status).toBe(400);
+    expect((await client.request("/dashboard/subscriptions/sub_nope")).status).toBe(404);
+    expect(await new Client(world.relay.url).request("/dashboard/subscriptions")).toMatchObject({
+      status: 303,
+      location: "/dashboard/login",
+    });
+
+    // Another tenant sees none of it.
+    const admin = { authorization: `Bearer ${ADMIN_KEY}` };
+    const created = await world.api("/v1/admin/tenants", { method: "POST", headers: admin, json: { name: "subs other" } });
+    const other = new Client(world.relay.url);
+    expect((await other.login(created.body.data.api_key.key)).status).toBe(303);
+    const theirs = await other.request("/dashboard/subscriptions");
+    expect(theirs.html).not.toContain(sub.id);
+    expect(theirs.html).toContain("No subscriptions");
+    expect((await other.request(`/dashboard/subscriptions/${sub.id}`)).status).toBe(404);
   });
 
   it("refuses forms without this session's anti-forgery token", async () => {

@@ -10,6 +10,7 @@ const JOBS = [
   ["feature film", "job.completed"],
   ["podcast transcript", "job.completed"],
   ["thumbnail", "job.canceled"],
+  ["editor export", "job.completed"],
 ] as const;
 
 interface DemoRun {
@@ -44,14 +45,39 @@ function runDemo(...args: string[]): DemoRun {
 
 function expectEveryJobCalledBackVerified(output: string) {
   for (const [label, event] of JOBS) {
+    // The editor's job reaches the receiver through the subscription: its callbacks name it.
+    const subscription = label === "editor export" ? ", subscription_id sub_\\w+" : "";
     expect(output, label).toMatch(
-      new RegExp(`callback ${event} for ${label} \\(job_[0-9a-f]+, webhook-id msg_\\w+\\): signature verified`),
+      new RegExp(`callback ${event} for ${label} \\(job_[0-9a-f]+, webhook-id msg_\\w+${subscription}\\): signature verified`),
     );
   }
   expect(output).not.toContain("NOT VERIFIED");
-  const summary = /all 5 jobs finished: (\d+) callbacks received, (\d+) with a verified signature/.exec(output);
+  const summary = /all 6 jobs finished: (\d+) callbacks received, (\d+) with a verified signature/.exec(output);
   expect(summary).not.toBeNull();
   expect(summary![1]).toBe(summary![2]);
+}
+
+/** The subscription is made and baselined before the editor's job starts, discovers it, and its callbacks name it. */
+function expectEditorJobPushedBySubscription(output: string) {
+  const created = /POST \/v1\/subscriptions → (sub_\w+): push for every new studio job of prj_editor/.exec(output);
+  expect(created, "the subscription").not.toBeNull();
+  const sub = created![1]!;
+  const started = /in the Rendley editor \(no watch registered\) → editor export: job (job_[0-9a-f]+) of prj_editor/.exec(output);
+  expect(started, "the editor's job").not.toBeNull();
+  const job = started![1]!;
+  const order = [
+    created!.index,
+    output.indexOf(`${sub}: first listing (the baseline) taken, 0 jobs`),
+    started!.index,
+    output.search(new RegExp(`${sub} discovered editor export's job ${job}: watch wch_\\w+`)),
+  ];
+  expect(order.every((at) => at >= 0)).toBe(true);
+  expect(order).toEqual([...order].sort((a, b) => a - b)); // in this order
+  expect(output).toMatch(
+    new RegExp(
+      `callback job.completed for editor export \\(${job}, webhook-id msg_\\w+, subscription_id ${sub}\\): signature verified`,
+    ),
+  );
 }
 
 describe("npm run demo", () => {
@@ -61,7 +87,7 @@ describe("npm run demo", () => {
 
   it("runs the jobs, shows each verified callback, and stops cleanly on Ctrl-C (SIGINT)", async () => {
     const demo = runDemo();
-    await waitFor(() => /all 5 jobs finished/.test(demo.stdout()) || demo.child.exitCode !== null, {
+    await waitFor(() => /all 6 jobs finished/.test(demo.stdout()) || demo.child.exitCode !== null, {
       timeoutMs: 60_000,
       intervalMs: 100,
     }).catch((err: Error) => {
@@ -76,6 +102,7 @@ describe("npm run demo", () => {
     expect(output).toMatch(/POST \/v1\/watches → podcast transcript: job job_/);
     expect(output).toMatch(/the relay keeps running/);
     expectEveryJobCalledBackVerified(output);
+    expectEditorJobPushedBySubscription(output);
 
     const stopAt = Date.now();
     demo.child.kill("SIGINT");
@@ -91,6 +118,7 @@ describe("npm run demo", () => {
     const exit = await demo.exited;
     expect({ code: exit.code, signal: exit.signal, stderr: demo.stderr() }).toEqual({ code: 0, signal: null, stderr: "" });
     expectEveryJobCalledBackVerified(demo.stdout());
+    expectEditorJobPushedBySubscription(demo.stdout());
     expect(demo.stdout()).toMatch(/Stopping \(done\)/);
     console.log(`demo --exit-when-done took ${exit.ms} ms`);
   }, 90_000);

@@ -2,7 +2,6 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { Hono, type Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { ApiEnv } from "../auth.js";
 import { limitBody } from "../body-limit.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { rateLimit } from "../rate-limit.js";
@@ -23,8 +22,10 @@ import { LoginPage, MessagePage } from "./login-page.js";
 import { WATCH_STATUSES } from "../../domain/watch.js";
 import { EVENT_FILTERS, OverviewPage, overviewHref, type ListFilters } from "./overview-page.js";
 import { PageError } from "./page-error.js";
+import { DEFAULT_PAGE_SIZE, pageLimit } from "./paging.js";
 import {
   csrfTokenFor,
+  type DashboardEnv,
   issueSession,
   LOGIN_COOKIE,
   readSession,
@@ -32,9 +33,8 @@ import {
   SESSION_TTL_MS,
   verifySession,
 } from "./session.js";
+import { subscriptionPages } from "./subscription-routes.js";
 import { NOTICES, REDELIVER_ERRORS, WatchPage } from "./watch-page.js";
-
-type DashboardEnv = { Variables: ApiEnv["Variables"] & { csrf: string } };
 
 export interface DashboardHooks {
   /** A redelivery was queued: wake the delivery worker (the same hook as POST /v1/watches/{id}/redeliver). */
@@ -47,7 +47,6 @@ export interface DashboardHooks {
 const LOGIN_BURST = 10;
 const LOGIN_RPS = 0.5;
 const FORM_MAX_BYTES = 16 * 1024;
-const DEFAULT_PAGE_SIZE = 50;
 const KEY = /^[\x21-\x7e]{1,512}$/;
 const NONCE = /^[A-Za-z0-9_-]{22,64}$/;
 
@@ -66,7 +65,8 @@ function clientAddress(c: Context): string {
 }
 
 /**
- * GET /dashboard: a server-rendered status page (Hono JSX, no script) behind a relay API key. The login
+ * GET /dashboard: a server-rendered status page (Hono JSX, no script) behind a relay API key: the watches, each
+ * watch with its deliveries, and the subscriptions (subscription-routes.tsx) with the watches they discovered. The login
  * exchanges the key for a signed session cookie (HttpOnly, SameSite=Strict, Path=/dashboard) naming the
  * tenant and key, never holding the key; every request re-checks the key is still live, so revoking it
  * ends its sessions. Every form carries a per-session anti-forgery token. Mounted by createApp.
@@ -173,13 +173,14 @@ export function dashboardRoutes(deps: Pick<Deps, "config" | "db" | "clock" | "ra
   });
 
   app.get("/dashboard/", (c) => c.redirect("/dashboard", 301));
+  app.route("/", subscriptionPages(deps));
   app.get("/dashboard", async (c) => {
     const query = c.req.query();
     const filters: ListFilters = {
       q: query.q?.trim() || undefined,
       status: query.status || undefined,
       event: query.event || undefined,
-      limit: query.limit ? Number(query.limit) : undefined,
+      limit: pageLimit(query.limit),
     };
     if (filters.status && !(WATCH_STATUSES as readonly string[]).includes(filters.status))
       throw new PageError("invalid_filter", 400, `Unknown status filter; use one of ${WATCH_STATUSES.join(", ")}.`);
@@ -187,8 +188,6 @@ export function dashboardRoutes(deps: Pick<Deps, "config" | "db" | "clock" | "ra
       throw new PageError("invalid_filter", 400, `Unknown event filter; use one of ${EVENT_FILTERS.join(", ")}.`);
     if (filters.q && filters.q.length > 128)
       throw new PageError("invalid_filter", 400, "The search is longer than 128 characters.");
-    if (filters.limit !== undefined && !(Number.isInteger(filters.limit) && filters.limit >= 1 && filters.limit <= 200))
-      throw new PageError("invalid_filter", 400, "limit: a whole number from 1 to 200.");
     const tenantId = c.get("tenantId");
     const now = clock.now();
     const counts = await countWatchesByStatus(db, tenantId);

@@ -7,6 +7,8 @@ const CSS = `
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#f6f8fa}
 header{display:flex;align-items:center;gap:16px;padding:10px 24px;background:#24292f;color:#fff}
 header a{color:#fff;text-decoration:none;font-weight:600}
+header nav{display:flex;gap:14px}header nav a{font-weight:400;color:#d0d7de}
+header nav a[aria-current=page]{color:#fff;text-decoration:underline}
 header form{margin-left:auto}
 main{max-width:1180px;margin:0 auto;padding:20px 24px}
 h1{font-size:20px;margin:0 0 14px}h2{font-size:16px;margin:22px 0 8px}
@@ -24,8 +26,8 @@ pre{background:#f6f8fa;border:1px solid #eaeef2;border-radius:4px;padding:8px;ov
 .s-delivered,.s-completed,.ok{background:#dafbe1;color:#116329}
 .s-failed,.s-expired,.bad{background:#ffebe9;color:#a40e26}
 .s-delivering,.s-pending,.s-processing{background:#fff8c5;color:#7d4e00}
-.s-watching,.s-queued{background:#ddf4ff;color:#0550ae}
-.s-canceled{background:#eaeef2;color:#57606a}
+.s-watching,.s-queued,.s-active{background:#ddf4ff;color:#0550ae}
+.s-canceled,.s-deleted{background:#eaeef2;color:#57606a}
 form.filters{display:flex;gap:8px;flex-wrap:wrap;align-items:end;margin-bottom:10px}
 .field{display:flex;flex-direction:column;gap:2px}label{font-size:12px;color:#57606a}
 input,select,button{font:inherit;padding:5px 8px;border:1px solid #d0d7de;border-radius:6px;background:#fff}
@@ -57,8 +59,24 @@ export const PAGE_HEADERS: Record<string, string> = {
   "cache-control": "no-store",
 };
 
-/** The page shell. Everything inside is rendered by Hono JSX, which escapes every text and attribute value. */
-export function Layout(props: { title: string; csrf?: string | undefined; refreshSeconds?: number; children?: Child }) {
+/** The sections a logged-in page links to from its header. */
+const SECTIONS = [
+  { key: "watches", href: "/dashboard", label: "Watches" },
+  { key: "subscriptions", href: "/dashboard/subscriptions", label: "Subscriptions" },
+] as const;
+export type Section = (typeof SECTIONS)[number]["key"];
+
+/**
+ * The page shell. Everything inside is rendered by Hono JSX, which escapes every text and attribute value.
+ * A page with a session (`csrf`) gets the section links and the logout button; `section` marks the current one.
+ */
+export function Layout(props: {
+  title: string;
+  csrf?: string | undefined;
+  section?: Section | undefined;
+  refreshSeconds?: number | undefined;
+  children?: Child;
+}) {
   return (
     <html lang="en">
       <head>
@@ -73,6 +91,15 @@ export function Layout(props: { title: string; csrf?: string | undefined; refres
         <header>
           <a href="/dashboard">rendley-relay</a>
           <span class="muted">dashboard</span>
+          {props.csrf ? (
+            <nav aria-label="Sections">
+              {SECTIONS.map((s) => (
+                <a href={s.href} aria-current={props.section === s.key ? "page" : undefined}>
+                  {s.label}
+                </a>
+              ))}
+            </nav>
+          ) : null}
           {props.csrf ? (
             <form method="post" action="/dashboard/logout">
               <input type="hidden" name="csrf" value={props.csrf} />

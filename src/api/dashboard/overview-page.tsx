@@ -3,7 +3,8 @@ import type { DashboardWatchRow } from "../../db/queries/dashboard-watch-list.js
 import { JOB_EVENTS } from "../../domain/events.js";
 import { WATCH_STATUSES } from "../../domain/watch.js";
 import { LatencyChart } from "./latency-chart.js";
-import { Badge, formatTime, Layout } from "./layout.js";
+import { Badge, Layout } from "./layout.js";
+import { WatchTable } from "./watch-table.js";
 
 export const EVENT_FILTERS: readonly string[] = JOB_EVENTS;
 
@@ -41,7 +42,7 @@ export function OverviewPage(props: {
   const { filters, counts } = props;
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   return (
-    <Layout title="Watches" csrf={props.csrf}>
+    <Layout title="Watches" csrf={props.csrf} section="watches">
       <h1>Watches</h1>
       <nav class="counters" aria-label="Watches by status">
         <a class={`counter${filters.status ? "" : " on"}`} href={overviewHref({ ...filters, status: undefined })}>
@@ -90,50 +91,7 @@ export function OverviewPage(props: {
         {filters.q || filters.status || filters.event ? <a href="/dashboard">Clear</a> : null}
       </form>
 
-      <table data-testid="watch-list">
-        <thead>
-          <tr>
-            <th>Watch</th>
-            <th>Job</th>
-            <th>Status</th>
-            <th>Job status</th>
-            <th>Events</th>
-            <th>Created</th>
-            <th>Last error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.rows.map((w) => (
-            <tr data-watch-id={w.id}>
-              <td>
-                <a href={`/dashboard/watches/${encodeURIComponent(w.id)}`}>
-                  <code>{w.id}</code>
-                </a>
-              </td>
-              <td>
-                <code>{w.jobId}</code>
-                {w.jobType ? <div class="muted">{w.jobType}</div> : null}
-              </td>
-              <td>
-                <Badge status={w.status} />
-              </td>
-              <td>
-                <Badge status={w.jobStatus} />
-              </td>
-              <td class="muted">{w.events.join(", ")}</td>
-              <td class="muted">{formatTime(w.createdAt)}</td>
-              <td class="muted">{w.lastError ?? ""}</td>
-            </tr>
-          ))}
-          {props.rows.length === 0 ? (
-            <tr>
-              <td colspan={7} class="muted">
-                No watches match.
-              </td>
-            </tr>
-          ) : null}
-        </tbody>
-      </table>
+      <WatchTable rows={props.rows} empty="No watches match." />
       <div class="pager">
         {props.paged ? <a href={overviewHref(filters)}>« First page</a> : null}
         {props.nextHref ? (

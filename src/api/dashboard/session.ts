@@ -1,6 +1,10 @@
 import { createHmac } from "node:crypto";
 import type { DashboardKey } from "../../db/queries/dashboard-sessions.js";
 import { safeEqual } from "../../lib/hash.js";
+import type { ApiEnv } from "../auth.js";
+
+/** The dashboard's request variables: the tenant of the session, plus the session's anti-forgery token. */
+export type DashboardEnv = { Variables: ApiEnv["Variables"] & { csrf: string } };
 
 /** The session cookie: `v1.<tenant id>.<key id>.<expiry ms>.<mac>`, never the API key itself. */
 export const SESSION_COOKIE = "rr_session";

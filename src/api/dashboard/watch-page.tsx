@@ -63,7 +63,12 @@ export function WatchPage(props: { csrf: string; watch: WatchView; notice?: stri
   const canRedeliver = w.status !== "watching" && w.status !== "canceled" && w.deliveries.length > 0;
   const jobType = typeof w.job?.type === "string" ? w.job.type : null;
   return (
-    <Layout title={`Watch ${w.id}`} csrf={props.csrf} refreshSeconds={pending || w.status === "watching" ? 5 : undefined}>
+    <Layout
+      title={`Watch ${w.id}`}
+      csrf={props.csrf}
+      section="watches"
+      refreshSeconds={pending || w.status === "watching" ? 5 : undefined}
+    >
       <p>
         <a href="/dashboard">« Watches</a>
       </p>
@@ -85,6 +90,18 @@ export function WatchPage(props: { csrf: string; watch: WatchView; notice?: stri
           <dt>Job</dt>
           <dd>
             <code data-testid="job-id">{w.job_id}</code>
+          </dd>
+          <dt>Service</dt>
+          <dd data-testid="service">{w.service}</dd>
+          <dt>Subscription</dt>
+          <dd>
+            {w.subscription_id ? (
+              <a href={`/dashboard/subscriptions/${encodeURIComponent(w.subscription_id)}`} data-testid="subscription-link">
+                <code>{w.subscription_id}</code>
+              </a>
+            ) : (
+              <span class="muted">none: registered by an app</span>
+            )}
           </dd>
           <dt>Callback URL</dt>
           <dd>
