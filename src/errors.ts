@@ -11,6 +11,7 @@ export type ErrorCode =
   | "tenant_disabled"
   | "rate_limited"
   | "not_found"
+  | "unknown_action"
   | "method_not_allowed"
   | "callback_url_invalid"
   | "callback_url_forbidden"

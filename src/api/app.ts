@@ -20,6 +20,8 @@ import { signingSecretRoutes } from "./routes/signing-secret.js";
 import { watchesRoutes } from "./routes/watches.js";
 import { exportRoutes } from "./routes/export.js";
 import { subscriptionsRoutes } from "./routes/subscriptions.js";
+import { aiRoutes } from "./routes/ai.js";
+import { agentRoutes } from "./routes/agent.js";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -65,6 +67,8 @@ export function createApp(deps: Deps, hooks: AppHooks = { onWatchCreated: () => 
   app.route("/", watchesRoutes(deps, hooks));
   app.route("/", exportRoutes(deps, hooks));
   app.route("/", subscriptionsRoutes(deps));
+  app.route("/", aiRoutes(deps, hooks));
+  app.route("/", agentRoutes(deps, hooks));
   app.route("/", signingSecretRoutes(deps, { onSigningSecretRotated: (tenantId) => hooks.onSigningSecretRotated?.(tenantId) }));
   app.route("/", originsRoutes(deps));
   app.route("/", deliveriesRoutes(deps, { onRedeliver: () => hooks.onRedeliver() }));

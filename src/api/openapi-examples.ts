@@ -3,6 +3,7 @@
  * on the operations' media types of the OpenAPI document. They are plain data: a test runs every one
  * through the zod schema of its route, so an example that drifts from the API fails the build.
  */
+import { SUBSCRIPTION_EXAMPLES } from "./openapi-subscription-examples.js";
 
 const AT = "2026-11-27T05:07:04.577Z";
 const LATER = "2026-11-27T05:07:09.912Z";
@@ -40,6 +41,10 @@ const WATCHING = {
   updated_at: AT,
   deliveries: [],
 };
+
+const AGENT_JOB_ID = "0b6f3c1e-7d2a-4c5b-9e8f-1a2b3c4d5e6f";
+const AGENT_WATCHING = { ...WATCHING, job_id: AGENT_JOB_ID, service: "agent" };
+const TRANSCRIBE_WATCHING = { ...WATCHING, job_id: "job_5e1a77c2" };
 
 const DELIVERED = {
   ...WATCHING,
@@ -136,6 +141,21 @@ export const ROUTE_EXAMPLES: Record<string, OperationExamples> = {
   },
   "POST /v1/export": { 201: { data: { job_id: JOB_ID, watch: WATCHING } }, 200: { data: { job_id: JOB_ID, watch: WATCHING } } },
   "POST /v1/export/cost": { 200: { data: { credits: 10 } } },
+  "POST /v1/ai/{action}": {
+    201: { data: { job_id: TRANSCRIBE_WATCHING.job_id, watch: TRANSCRIBE_WATCHING } },
+    200: { data: { job_id: TRANSCRIBE_WATCHING.job_id, watch: TRANSCRIBE_WATCHING } },
+    404: {
+      error: { code: "unknown_action", message: 'no AI action "transcode": the relay accepts transcribe, text-to-speech, …' },
+    },
+  },
+  "POST /v1/ai/{action}/cost": { 200: 12 },
+  "POST /v1/agent": {
+    201: { data: { job_id: AGENT_JOB_ID, watch: AGENT_WATCHING } },
+    200: { data: { job_id: AGENT_JOB_ID, watch: AGENT_WATCHING } },
+    429: {
+      error: { code: "upstream_error", message: "Rendley refused the request (429): The agent queue is full; retry later." },
+    },
+  },
   "GET /v1/signing-secret": { 200: { data: SIGNING_SECRET } },
   "POST /v1/signing-secret/rotate": {
     request: { grace_period_s: 86400 },
@@ -180,6 +200,7 @@ export const ROUTE_EXAMPLES: Record<string, OperationExamples> = {
   "POST /v1/admin/tenants/{id}/api-keys": { request: { label: "production" }, 201: { data: NEW_API_KEY } },
   "GET /v1/admin/tenants/{id}/api-keys": { 200: { data: [API_KEY] } },
   "DELETE /v1/admin/tenants/{id}/api-keys/{key_id}": { 200: { data: { ...API_KEY, revoked_at: LATER } } },
+  ...SUBSCRIPTION_EXAMPLES,
 };
 
 /** The body of a callback: the example of the `webhooks` entry. */

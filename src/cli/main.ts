@@ -10,6 +10,7 @@ import { deliveryCommands } from "./deliveries.js";
 import { exportCommands } from "./export.js";
 import { migrateCommand } from "./migrate.js";
 import { serveCommand } from "./serve.js";
+import { startCommands } from "./start.js";
 import { UsageError } from "./usage-error.js";
 import { watchCommands } from "./watches.js";
 
@@ -48,6 +49,7 @@ function buildProgram(ctx: CliContext): Command {
   program.addCommand(serveCommand(ctx));
   program.addCommand(migrateCommand(ctx));
   for (const cmd of watchCommands(ctx)) program.addCommand(cmd);
+  for (const cmd of startCommands(ctx)) program.addCommand(cmd);
   for (const cmd of exportCommands(ctx)) program.addCommand(cmd);
   for (const cmd of deliveryCommands(ctx)) program.addCommand(cmd);
   program.addCommand(adminCommand(ctx));

@@ -1,12 +1,15 @@
 import { createTransport, segment } from "./transport.js";
 import type {
+  CostAnswer,
   CreateWatchInput,
   Health,
   Origin,
   Readiness,
   SigningSecret,
   StartedExport,
+  StartedJob,
   StartExportInput,
+  StartJobInput,
   Watch,
   WatchPage,
   WatchStatus,
@@ -40,7 +43,19 @@ export interface RelayClient {
    */
   startExport(body: StartExportInput, options?: { idempotencyKey?: string | undefined }): Promise<StartedExport>;
   /** `POST /v1/export/cost`: Rendley's answer for this export body, as Rendley sent it (nothing starts). */
-  exportCost(body: Record<string, unknown>): Promise<Record<string, unknown>>;
+  exportCost(body: Record<string, unknown>): Promise<CostAnswer>;
+  /**
+   * `POST /v1/ai/{action}` (`transcribe`, `text-to-speech`, …): starts a Rendley AI job and watches it, as
+   * `startExport` does. An action the relay does not accept is a RelayError `unknown_action` (404); nothing starts.
+   */
+  startAi(action: string, body: StartJobInput, options?: { idempotencyKey?: string | undefined }): Promise<StartedJob>;
+  /** `POST /v1/ai/{action}/cost`: Rendley's price as it sent it (a number, `{credits}` or `{data: {credits}}`). */
+  aiCost(action: string, body: Record<string, unknown>): Promise<CostAnswer>;
+  /**
+   * `POST /v1/agent`: starts a Rendley agent job (`prompt`, `project_id`, …) and watches it (`service: "agent"`).
+   * A full agent queue is a RelayError with status 429 (`upstream_error`).
+   */
+  startAgent(body: StartJobInput, options?: { idempotencyKey?: string | undefined }): Promise<StartedJob>;
   getWatch(id: string): Promise<Watch>;
   /** One page, newest first. */
   listWatches(filters?: WatchFilters & { cursor?: string | undefined }): Promise<WatchPage>;
@@ -71,6 +86,10 @@ export function createRelayClient(options: RelayClientOptions): RelayClient {
     timeoutMs: options.timeoutMs,
   });
   const data = async <T>(spec: Parameters<typeof call>[0]) => (await call<T>(spec)).body.data;
+  const start = (path: string, body: StartJobInput, opts: { idempotencyKey?: string | undefined }) =>
+    data<StartedJob>({ method: "POST", path, body, headers: { "idempotency-key": opts.idempotencyKey } });
+  const cost = async (path: string, body: Record<string, unknown>) =>
+    (await call<never>({ method: "POST", path, body, raw: true })).body as unknown as CostAnswer;
 
   const listWatches: RelayClient["listWatches"] = async (filters = {}) => {
     const { body } = await call<Watch[]>({
@@ -85,9 +104,11 @@ export function createRelayClient(options: RelayClientOptions): RelayClient {
   return {
     watch: (body, opts = {}) =>
       data<Watch>({ method: "POST", path: "/v1/watches", body, headers: { "idempotency-key": opts.idempotencyKey } }),
-    startExport: (body, opts = {}) =>
-      data<StartedExport>({ method: "POST", path: "/v1/export", body, headers: { "idempotency-key": opts.idempotencyKey } }),
-    exportCost: async (body) => (await call<unknown>({ method: "POST", path: "/v1/export/cost", body })).body,
+    startExport: (body, opts = {}) => start("/v1/export", body, opts),
+    exportCost: (body) => cost("/v1/export/cost", body),
+    startAi: (action, body, opts = {}) => start(`/v1/ai/${segment(action)}`, body, opts),
+    aiCost: (action, body) => cost(`/v1/ai/${segment(action)}/cost`, body),
+    startAgent: (body, opts = {}) => start("/v1/agent", body, opts),
     getWatch: (id) => data<Watch>({ method: "GET", path: `/v1/watches/${segment(id)}` }),
     listWatches,
     async *watches(filters = {}) {

@@ -22,6 +22,8 @@ export interface RequestSpec {
   auth?: boolean;
   /** Non-2xx statuses whose envelope is still an answer (`/readyz` answers 503 with `{data}`). */
   acceptStatus?: readonly number[];
+  /** A 2xx answer is any JSON value, returned as `body` unwrapped (Rendley's prices, passed through as sent). */
+  raw?: boolean;
 }
 
 /** What a successful call returned: the whole envelope (`data`, and `next_cursor` on lists). */
@@ -110,7 +112,8 @@ export function createTransport(options: TransportOptions): Transport {
     }
     const ok = (res.status >= 200 && res.status < 300) || (spec.acceptStatus ?? []).includes(res.status);
     if (ok) {
-      if (isObject(body) && "data" in body) return { status: res.status, body: body as Envelope<T>["body"] };
+      if ((spec.raw && body !== undefined) || (isObject(body) && "data" in body))
+        return { status: res.status, body: body as Envelope<T>["body"] };
       throw new RelayError(
         res.status,
         "invalid_response",

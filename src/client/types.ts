@@ -5,15 +5,19 @@
  */
 import type { AttemptError } from "../domain/attempt.js";
 import type { EventType, JobEvent } from "../domain/events.js";
+import type { JobService } from "../domain/job.js";
 import type { WatchStatus } from "../domain/watch.js";
 
-export type { EventType, JobEvent, WatchStatus };
+export type { EventType, JobEvent, JobService, WatchStatus };
 export type AttemptErrorCode = AttemptError;
 
-/** Rendley's job object, verbatim as last seen upstream (`input_data`/`result_data` stay JSON strings). */
+/**
+ * Rendley's job object, verbatim as last seen upstream (`input_data`/`result_data` stay JSON strings). `status`
+ * is as the service spelt it (agent jobs: `pending`, `running`, `cancelled`…); the watch's `job_status` too.
+ */
 export interface RendleyJob {
   id: string;
-  status: "queued" | "processing" | "completed" | "failed" | "canceled";
+  status: "queued" | "processing" | "completed" | "failed" | "canceled" | (string & {});
   result_data?: string | null;
   error?: string | null;
   [field: string]: unknown;
@@ -47,6 +51,10 @@ export interface Delivery {
 export interface Watch {
   id: string;
   job_id: string;
+  /** The Rendley service that owns the job: `api` (exports, AI tools) or `agent` (polled at RENDLEY_AGENT_URL). */
+  service: JobService;
+  /** The subscription that discovered the job, or null for a watch an app registered. */
+  subscription_id: string | null;
   callback_url: string;
   events: string[];
   metadata: Record<string, unknown> | null;
@@ -61,13 +69,18 @@ export interface Watch {
   created_at: string;
   updated_at: string;
   deliveries: Delivery[];
-  /** Only on `DELETE /v1/watches/{id}?cancel_job=true`: what Rendley answered. */
-  upstream_cancel?: "canceled" | "already_finished" | "error";
+  /**
+   * Only on `DELETE /v1/watches/{id}?cancel_job=true`: what Rendley answered; `unsupported` when the service has
+   * no cancel the relay knows (agent jobs without RENDLEY_AGENT_CANCEL_URL).
+   */
+  upstream_cancel?: "canceled" | "already_finished" | "unsupported" | "error";
 }
 
 /** `POST /v1/watches` body. */
 export interface CreateWatchInput {
   job_id: string;
+  /** The service that owns the job (default `api`); `agent` for a job of `POST /v1/agent` (a UUID). */
+  service?: JobService;
   callback_url: string;
   events?: JobEvent[];
   metadata?: Record<string, unknown> | null;
@@ -78,16 +91,23 @@ export interface CreateWatchInput {
 }
 
 /**
- * A `POST /v1/export` body: Rendley's own export fields (passed on as sent) plus the watch fields, which the
- * relay keeps for itself.
+ * A start body (`POST /v1/export`, `/v1/ai/{action}`, `/v1/agent`): Rendley's own fields (passed on as sent) plus
+ * the watch fields, which the relay keeps for itself. The endpoint decides the service.
  */
-export type StartExportInput = Omit<CreateWatchInput, "job_id"> & Record<string, unknown>;
+export type StartJobInput = Omit<CreateWatchInput, "job_id" | "service"> & Record<string, unknown>;
+/** A `POST /v1/export` body. */
+export type StartExportInput = StartJobInput;
 
-/** The export Rendley started and the watch on its job. */
-export interface StartedExport {
+/** The job Rendley started and the watch on it. */
+export interface StartedJob {
   job_id: string;
   watch: Watch;
 }
+/** The export Rendley started and the watch on its job. */
+export type StartedExport = StartedJob;
+
+/** Rendley's price answer as it sent it: a bare number, `{credits}` or `{data: {credits}}`. */
+export type CostAnswer = number | Record<string, unknown>;
 
 export interface WatchPage {
   data: Watch[];

@@ -60,14 +60,18 @@ export function captureLogs(): { lines: string[]; stream: Writable } {
 }
 
 /**
- * What every test relay runs with: port 0 on 127.0.0.1, `rendley` as its upstream, the test keys, callbacks to
- * 127.0.0.1 allowed, and FAST_ENV's timings. A test adds its database and its own settings.
+ * What every test relay runs with: port 0 on 127.0.0.1, `rendley` as its upstream (its agent host too, when it has
+ * one), the test keys, callbacks to 127.0.0.1 allowed, and FAST_ENV's timings. A test adds its database and its
+ * own settings.
  */
-export function relayTestEnv(rendley: Pick<FakeRendley, "url" | "apiKey">): Record<string, string> {
+export function relayTestEnv(
+  rendley: Pick<FakeRendley, "url" | "apiKey"> & { agentUrl?: string | undefined },
+): Record<string, string> {
   return {
     PORT: "0",
     HOST: "127.0.0.1",
     RENDLEY_API_URL: rendley.url,
+    ...(rendley.agentUrl ? { RENDLEY_AGENT_URL: rendley.agentUrl } : {}),
     RENDLEY_API_KEY: rendley.apiKey,
     RELAY_API_KEY: TEST_API_KEY,
     RELAY_SIGNING_SECRET: TEST_SECRET,

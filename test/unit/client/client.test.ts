@@ -28,6 +28,8 @@ function watch(id: string, overrides: Partial<Watch> = {}): Watch {
   return {
     id,
     job_id: "job_1",
+    service: "api",
+    subscription_id: null,
     callback_url: "https://app.example.com/hook",
     events: ["job.completed"],
     metadata: null,
@@ -123,6 +125,66 @@ describe("relay client: request shapes", () => {
     const cost = await client().exportCost({ project_id: "prj_1" });
     expect(cost).toEqual({ data: { credits: 12 } });
     expect(last()).toMatchObject({ method: "POST", path: "/v1/export/cost", body: { project_id: "prj_1" } });
+  });
+
+  it("starts an AI job at its (encoded) action and an agent job, and asks for an AI price as Rendley answered it", async () => {
+    const agentJob = "0b6f3c1e-7d2a-4c5b-9e8f-1a2b3c4d5e6f";
+    const prices: Record<string, Reply> = {
+      "/v1/ai/transcribe/cost": { json: 12 },
+      "/v1/ai/text-to-speech/cost": { json: { credits: 3 } },
+      "/v1/ai/lipsync/cost": { json: { data: { credits: 40 } } },
+    };
+    script = (req) =>
+      prices[req.path] ??
+      (req.path === "/v1/agent"
+        ? { status: 201, json: { data: { job_id: agentJob, watch: watch("wch_a", { job_id: agentJob, service: "agent" }) } } }
+        : { status: 201, json: { data: { job_id: "job_ai", watch: watch("wch_ai", { job_id: "job_ai" }) } } });
+    const body = { project_id: "prj_1", params: { language: "en" }, callback_url: "https://app.example.com/hook" };
+
+    const ai = await client().startAi("transcribe", body, { idempotencyKey: "ai-1" });
+    expect(ai).toMatchObject({ job_id: "job_ai", watch: { id: "wch_ai", service: "api" } });
+    expect(last()).toMatchObject({ method: "POST", path: "/v1/ai/transcribe", body });
+    expect(last().headers["idempotency-key"]).toBe("ai-1");
+    await client().startAi("a/b c", body);
+    expect(last().path).toBe("/v1/ai/a%2Fb%20c");
+    expect(last().headers["idempotency-key"]).toBeUndefined();
+
+    const agent = await client().startAgent(
+      { prompt: "Trim the intro", callback_url: body.callback_url },
+      { idempotencyKey: "ag-1" },
+    );
+    expect(agent).toMatchObject({ job_id: agentJob, watch: { service: "agent" } });
+    expect(last()).toMatchObject({ method: "POST", path: "/v1/agent", body: { prompt: "Trim the intro" } });
+    expect(last().headers["idempotency-key"]).toBe("ag-1");
+
+    expect(await client().aiCost("transcribe", { project_id: "prj_1" })).toBe(12);
+    expect(last()).toMatchObject({ method: "POST", path: "/v1/ai/transcribe/cost", body: { project_id: "prj_1" } });
+    expect(await client().aiCost("text-to-speech", {})).toEqual({ credits: 3 });
+    expect(await client().aiCost("lipsync", {})).toEqual({ data: { credits: 40 } });
+    script = () => ({ json: { credits: 7 } });
+    expect(await client().exportCost({})).toEqual({ credits: 7 });
+  });
+
+  it("answers an unknown AI action and a full agent queue as RelayErrors", async () => {
+    script = (req) =>
+      req.path === "/v1/agent"
+        ? {
+            status: 429,
+            headers: { "retry-after": "10" },
+            json: { error: { code: "upstream_error", message: "Rendley refused the request (429): queue full" } },
+          }
+        : { status: 404, json: { error: { code: "unknown_action", message: 'no AI action "nope"' } } };
+    await expect(client().startAi("nope", { callback_url: "https://app.example.com/hook" })).rejects.toMatchObject({
+      status: 404,
+      code: "unknown_action",
+    });
+    await expect(client().aiCost("nope", {})).rejects.toMatchObject({ status: 404, code: "unknown_action" });
+    await expect(client().startAgent({ prompt: "x", callback_url: "https://app.example.com/hook" })).rejects.toMatchObject({
+      status: 429,
+      code: "upstream_error",
+    });
+    script = () => ({ text: "not json" });
+    await expect(client().aiCost("transcribe", {})).rejects.toMatchObject({ code: "invalid_response" });
   });
 
   it("gets, cancels and redelivers a watch by its (encoded) id", async () => {

@@ -1,3 +1,4 @@
+import type { JobService } from "../domain/job.js";
 import type { UpstreamClient, UpstreamPostResult } from "./client.js";
 
 /** Why an upstream call did not give the relay what it needed. */
@@ -13,30 +14,39 @@ export interface UpstreamFailure {
   retryAfter?: string;
 }
 
-export type ExportStartResult = { kind: "started"; jobId: string; statusCode: number } | UpstreamFailure;
-export type ExportCostResult = { kind: "answer"; statusCode: number; body: unknown } | UpstreamFailure;
+export type StartJobResult = { kind: "started"; jobId: string; statusCode: number } | UpstreamFailure;
+export type JobCostResult = { kind: "answer"; statusCode: number; body: unknown } | UpstreamFailure;
+
+/**
+ * Where a job is started or priced: a path of `SERVICE_PATHS` (placeholders filled in) on a service's base URL.
+ * `service` defaults to `api`.
+ */
+export interface UpstreamEndpoint {
+  path: string;
+  service?: JobService | undefined;
+}
 
 /** Upstream error messages are cut here: they end up in API answers and logs. */
 export const MAX_UPSTREAM_MESSAGE = 300;
 
 /**
- * `POST /v1/export`: starts a render with the tenant's key. Success is a 2xx whose body carries the job id
- * (`{"data": {"job_id": "…"}}` on the reference page; a top-level `job_id` is accepted too). The request is
- * sent once: a timeout may still have started the job upstream, which only the caller can reconcile.
+ * Starts a job (`POST /v1/export`, `POST /v1/ai/{action}`, the agent's `POST /v1/agent`) with the tenant's key.
+ * Success is a 2xx whose body names the job id in any shape Rendley has used: `{"data": {"job_id": "…"}}`
+ * (the reference), `{"data": "…"}`, a bare JSON string `"…"` (older deployments) or a top-level `{"job_id"}`.
+ * The request is sent once: a timeout may still have started the job upstream, which only the caller can reconcile.
  * @param isUsableJobId the job id must pass this (what the relay can store and poll), else `bad_response`
  */
-export async function startExport(
+export async function startJob(
   upstream: UpstreamClient,
+  endpoint: UpstreamEndpoint,
   body: Record<string, unknown>,
   options: { apiKey: string; isUsableJobId: (id: string) => boolean; signal?: AbortSignal },
-): Promise<ExportStartResult> {
-  const res = await upstream.post("/v1/export", JSON.stringify(body), options);
+): Promise<StartJobResult> {
+  const res = await post(upstream, endpoint, body, options);
   if (res.kind === "error") return noAnswer(res);
   if (res.statusCode < 200 || res.statusCode > 299) return refused(res, options.apiKey);
-  const json = parseJson(res.text);
-  const data = isObject(json) && isObject(json.data) ? json.data : json;
-  const jobId = isObject(data) ? data.job_id : undefined;
-  if (typeof jobId !== "string" || jobId === "") {
+  const jobId = jobIdOf(parseJson(res.text));
+  if (jobId === undefined) {
     return { kind: "failed", reason: "bad_response", statusCode: res.statusCode, message: "Rendley's answer carries no job_id" };
   }
   if (!options.isUsableJobId(jobId)) {
@@ -50,13 +60,17 @@ export async function startExport(
   return { kind: "started", jobId, statusCode: res.statusCode };
 }
 
-/** `POST /v1/export/cost`: the credit price of a request, without starting it. A 2xx JSON answer is returned as is. */
-export async function exportCost(
+/**
+ * The credit price of a request, without starting it (`POST /v1/export/cost`, `POST /v1/ai/{action}/cost`).
+ * A 2xx JSON answer is returned as is, whatever its shape (`{"data": {"credits"}}`, `{"credits"}`, a bare number).
+ */
+export async function jobCost(
   upstream: UpstreamClient,
+  endpoint: UpstreamEndpoint,
   body: Record<string, unknown>,
   options: { apiKey: string; signal?: AbortSignal },
-): Promise<ExportCostResult> {
-  const res = await upstream.post("/v1/export/cost", JSON.stringify(body), options);
+): Promise<JobCostResult> {
+  const res = await post(upstream, endpoint, body, options);
   if (res.kind === "error") return noAnswer(res);
   if (res.statusCode < 200 || res.statusCode > 299) return refused(res, options.apiKey);
   const json = parseJson(res.text);
@@ -64,6 +78,27 @@ export async function exportCost(
     return { kind: "failed", reason: "bad_response", statusCode: res.statusCode, message: "Rendley's answer is not JSON" };
   }
   return { kind: "answer", statusCode: res.statusCode, body: json };
+}
+
+/** One POST, never retried: it may start billable work. */
+function post(
+  upstream: UpstreamClient,
+  endpoint: UpstreamEndpoint,
+  body: object,
+  options: { apiKey: string; signal?: AbortSignal },
+) {
+  return upstream.post(endpoint.path, JSON.stringify(body), {
+    apiKey: options.apiKey,
+    signal: options.signal,
+    service: endpoint.service,
+  });
+}
+
+/** The job id of a start answer, or undefined when none of the known shapes carries a non-empty string. */
+function jobIdOf(json: unknown): string | undefined {
+  const data = isObject(json) ? json.data : undefined;
+  const candidates = [isObject(data) ? data.job_id : data, isObject(json) ? json.job_id : json];
+  return candidates.find((id): id is string => typeof id === "string" && id !== "");
 }
 
 function noAnswer(res: Extract<UpstreamPostResult, { kind: "error" }>): UpstreamFailure {
