@@ -9,10 +9,17 @@ export type CancelWatchResult =
 /**
  * Cancels a watch that is still `watching` or `delivering`: no more polls or callbacks for it. Its pending
  * deliveries are failed and their claim_seq bumped, so an attempt in flight right now cannot write a retry
- * back; the job's poll goes idle when no other watch still needs it.
+ * back; the job's poll goes idle when no other watch still needs it. The poll row is locked before the watch, as
+ * `recordPollResults` does.
  */
 export async function cancelWatch(db: Database, tenantId: string, watchId: string, now: Date): Promise<CancelWatchResult> {
   return db.orm.transaction(async (tx) => {
+    // Locks in the order a poll's write-back takes them (the poll, then its watches), or the two deadlock.
+    await db.rows(
+      sql`select p.id from polls p join watches w on w.poll_id = p.id
+          where w.tenant_id = ${tenantId} and w.id = ${watchId} for update of p`,
+      tx,
+    );
     const [watch] = await db.rows<{ status: string; poll_id: string; job_id: string; service: JobService }>(
       sql`select status, poll_id, job_id, service from watches where tenant_id = ${tenantId} and id = ${watchId} for update`,
       tx,

@@ -196,6 +196,14 @@ export async function deleteSubscription(
 
 /** Cancels every running watch of a subscription in three statements (watches, their pending deliveries, idle polls). */
 async function cancelSubscriptionWatches(db: Database, tx: Executor, subscriptionId: string, now: SQL): Promise<number> {
+  // Polls first, then watches: the order a poll's write-back locks them in (else the two can deadlock).
+  await db.rows(
+    sql`select p.id from polls p
+        where p.id in (select poll_id from watches where subscription_id = ${subscriptionId} and status in ('watching', 'delivering'))
+        order by p.id
+        for update`,
+    tx,
+  );
   const canceled = await db.rows<{ id: string; poll_id: string }>(
     sql`update watches set status = 'canceled', last_error = null, updated_at = ${now}
         where subscription_id = ${subscriptionId} and status in ('watching', 'delivering')
