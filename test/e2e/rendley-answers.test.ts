@@ -6,7 +6,7 @@ const callbacksOf = (world: TestWorld, watchId: string) =>
   world.receiver.received.filter((r) => r.body?.data?.watch_id === watchId);
 
 /** Answers as Rendley really sends them (its API reference and its own clients), not only as its polling page shows. */
-describe.each(DRIVERS)("answers as Rendley sends them (%s)", (driver) => {
+describe.concurrent.each(DRIVERS)("answers as Rendley sends them (%s)", (driver) => {
   let world: TestWorld;
   beforeAll(async () => {
     // Backoff can grow to 4 s here, and a final event older than 300 ms is re-read before a retry.

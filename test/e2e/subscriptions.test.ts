@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { startRelay, type Relay } from "../../src/relay.js";
@@ -66,90 +66,9 @@ describe.each(DRIVERS)("subscriptions: push for jobs nobody registered (%s)", (d
     expect((await world.api("/v1/subscriptions/sub_nope")).status).toBe(404);
   });
 
-  it("the first listing is a baseline; later jobs become watches of the subscription, pushed with data.subscription_id", async () => {
-    const project = newProject();
-    const finishedBefore = world.rendley.addEditorJob({ projectId: project, steps: ["completed"] });
-    const running = world.rendley.addEditorJob({ projectId: project, steps: ["processing", "processing", "completed"] });
-    const apiJob = world.rendley.addJob({ projectId: project, steps: ["processing"] }); // source_type api: not listed
-    const other = world.rendley.addEditorJob({ projectId: `${project}_other`, steps: ["processing"] });
-
-    const sub = await subscribe({ filter: { source_type: "studio", project_id: project }, metadata: { team: "video" } });
-    expect(sub).toMatchObject({
-      status: "active",
-      filter: { source_type: "studio", project_id: project },
-      include_existing: false,
-      baseline_at: null,
-      discovered_count: 0,
-    });
-    expect(sub.id).toMatch(/^sub_/);
-
-    await waitFor(async () => (await getSubscription(sub.id)).baseline_at !== null, {
-      timeoutMs: 15_000,
-      message: "the baseline",
-    });
-    const [listing] = listingsOf(project);
-    expect(listing!.query).toEqual({ source_type: "studio", project_id: project });
-    expect((await watchesOf(sub.id)).map((w) => w.job_id)).toEqual([running]); // the finished one is the baseline
-
-    // The running job's final event reaches the subscription's callback, marked with the subscription.
-    await waitFor(() => callbacksOf(world, running).length === 1, { timeoutMs: 15_000, message: "the running job's completion" });
-    const [cb] = callbacksOf(world, running);
-    expect(cb!.verified).toBe(true);
-    expect(cb!.body).toMatchObject({
-      type: "job.completed",
-      data: { job_id: running, service: "api", subscription_id: sub.id, status: "completed", metadata: { team: "video" } },
-    });
-
-    // A job that finished between two listings gets its final event once.
-    const quick = world.rendley.addEditorJob({ projectId: project, steps: ["completed"] });
-    await waitFor(() => callbacksOf(world, quick).length === 1, { timeoutMs: 15_000, message: "the quick job's completion" });
-    const seen = listingsOf(project).length;
-    await waitForListings(project, seen + 2); // two more listings see it again: no second watch, no second event
-    expect(callbacksOf(world, quick)).toHaveLength(1);
-    const watches = await watchesOf(sub.id);
-    expect(watches.map((w) => w.job_id).sort()).toEqual([quick, running].sort());
-    expect(watches.every((w) => w.subscription_id === sub.id && w.service === "api")).toBe(true);
-    for (const id of [finishedBefore, apiJob, other]) expect(callbacksOf(world, id)).toHaveLength(0);
-    expect((await getSubscription(sub.id)).discovered_count).toBe(2);
-  });
-
-  it("include_existing announces the jobs already finished at the first listing", async () => {
-    const project = newProject();
-    const finished = world.rendley.addEditorJob({
-      projectId: project,
-      steps: [{ status: "failed", error: { message: "codec missing", code: "E_CODEC" } }],
-    });
-    const sub = await subscribe({ filter: { source_type: "studio", project_id: project }, include_existing: true });
-    await waitFor(() => callbacksOf(world, finished).length === 1, { timeoutMs: 15_000, message: "the finished job's event" });
-    expect(callbacksOf(world, finished)[0]!.body.data).toMatchObject({
-      subscription_id: sub.id,
-      status: "failed",
-      error: "codec missing",
-      job: { error: { message: "codec missing", code: "E_CODEC" } },
-    });
-  });
-
-  it("two subscriptions with one filter share one listing and one poll stream per job", async () => {
-    const project = newProject();
-    const filter = { source_type: "studio", project_id: project, job_type: "export_video" };
-    const [a, b] = [await subscribe({ filter }), await subscribe({ filter })];
-    const job = world.rendley.addEditorJob({ projectId: project, steps: ["queued", "processing", "processing", "completed"] });
-    await waitFor(() => callbacksOf(world, job).length === 2, { timeoutMs: 20_000, message: "both subscriptions' callbacks" });
-    expect(
-      callbacksOf(world, job)
-        .map((c) => c.body.data.subscription_id)
-        .sort(),
-    ).toEqual([a.id, b.id].sort());
-    // One listing per interval for the filter, not one per subscription.
-    const times = listingsOf(project).map((c) => c.at);
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1_900);
-    // One poll stream for the job: never two GETs under the minimum interval apart.
-    const polls = world.rendley.pollTimes(job);
-    for (let i = 1; i < polls.length; i++) expect(polls[i]! - polls[i - 1]!).toBeGreaterThanOrEqual(900);
-  });
-
   it("a 20 MiB list and a garbage list are the subscription's last_error, and discovery resumes", async () => {
-    // The scripted answers go to the next listing of any filter: this subscription is made the only one.
+    // The scripted answers go to the next listing of any filter: this subscription is made the only one (the
+    // tests after this one run concurrently, each on a filter of its own).
     for (const other of (await world.api("/v1/subscriptions?status=active&limit=200")).body.data) {
       await world.api(`/v1/subscriptions/${other.id}`, { method: "DELETE" });
     }
@@ -180,7 +99,95 @@ describe.each(DRIVERS)("subscriptions: push for jobs nobody registered (%s)", (d
     expect(metrics).toMatch(/rendley_relay_subscription_listings_total\{outcome="bad_response"\} [1-9]/);
   });
 
-  it("DELETE stops discovery; existing watches finish, or are canceled with cancel_watches=true", async () => {
+  it.concurrent(
+    "the first listing is a baseline; later jobs become watches of the subscription, pushed with data.subscription_id",
+    async () => {
+      const project = newProject();
+      const finishedBefore = world.rendley.addEditorJob({ projectId: project, steps: ["completed"] });
+      const running = world.rendley.addEditorJob({ projectId: project, steps: ["processing", "processing", "completed"] });
+      const apiJob = world.rendley.addJob({ projectId: project, steps: ["processing"] }); // source_type api: not listed
+      const other = world.rendley.addEditorJob({ projectId: `${project}_other`, steps: ["processing"] });
+
+      const sub = await subscribe({ filter: { source_type: "studio", project_id: project }, metadata: { team: "video" } });
+      expect(sub).toMatchObject({
+        status: "active",
+        filter: { source_type: "studio", project_id: project },
+        include_existing: false,
+        baseline_at: null,
+        discovered_count: 0,
+      });
+      expect(sub.id).toMatch(/^sub_/);
+
+      await waitFor(async () => (await getSubscription(sub.id)).baseline_at !== null, {
+        timeoutMs: 15_000,
+        message: "the baseline",
+      });
+      const [listing] = listingsOf(project);
+      expect(listing!.query).toEqual({ source_type: "studio", project_id: project });
+      expect((await watchesOf(sub.id)).map((w) => w.job_id)).toEqual([running]); // the finished one is the baseline
+
+      // The running job's final event reaches the subscription's callback, marked with the subscription.
+      await waitFor(() => callbacksOf(world, running).length === 1, {
+        timeoutMs: 15_000,
+        message: "the running job's completion",
+      });
+      const [cb] = callbacksOf(world, running);
+      expect(cb!.verified).toBe(true);
+      expect(cb!.body).toMatchObject({
+        type: "job.completed",
+        data: { job_id: running, service: "api", subscription_id: sub.id, status: "completed", metadata: { team: "video" } },
+      });
+
+      // A job that finished between two listings gets its final event once.
+      const quick = world.rendley.addEditorJob({ projectId: project, steps: ["completed"] });
+      await waitFor(() => callbacksOf(world, quick).length === 1, { timeoutMs: 15_000, message: "the quick job's completion" });
+      const seen = listingsOf(project).length;
+      await waitForListings(project, seen + 2); // two more listings see it again: no second watch, no second event
+      expect(callbacksOf(world, quick)).toHaveLength(1);
+      const watches = await watchesOf(sub.id);
+      expect(watches.map((w) => w.job_id).sort()).toEqual([quick, running].sort());
+      expect(watches.every((w) => w.subscription_id === sub.id && w.service === "api")).toBe(true);
+      for (const id of [finishedBefore, apiJob, other]) expect(callbacksOf(world, id)).toHaveLength(0);
+      expect((await getSubscription(sub.id)).discovered_count).toBe(2);
+    },
+  );
+
+  it.concurrent("include_existing announces the jobs already finished at the first listing", async () => {
+    const project = newProject();
+    const finished = world.rendley.addEditorJob({
+      projectId: project,
+      steps: [{ status: "failed", error: { message: "codec missing", code: "E_CODEC" } }],
+    });
+    const sub = await subscribe({ filter: { source_type: "studio", project_id: project }, include_existing: true });
+    await waitFor(() => callbacksOf(world, finished).length === 1, { timeoutMs: 15_000, message: "the finished job's event" });
+    expect(callbacksOf(world, finished)[0]!.body.data).toMatchObject({
+      subscription_id: sub.id,
+      status: "failed",
+      error: "codec missing",
+      job: { error: { message: "codec missing", code: "E_CODEC" } },
+    });
+  });
+
+  it.concurrent("two subscriptions with one filter share one listing and one poll stream per job", async () => {
+    const project = newProject();
+    const filter = { source_type: "studio", project_id: project, job_type: "export_video" };
+    const [a, b] = [await subscribe({ filter }), await subscribe({ filter })];
+    const job = world.rendley.addEditorJob({ projectId: project, steps: ["queued", "processing", "processing", "completed"] });
+    await waitFor(() => callbacksOf(world, job).length === 2, { timeoutMs: 20_000, message: "both subscriptions' callbacks" });
+    expect(
+      callbacksOf(world, job)
+        .map((c) => c.body.data.subscription_id)
+        .sort(),
+    ).toEqual([a.id, b.id].sort());
+    // One listing per interval for the filter, not one per subscription.
+    const times = listingsOf(project).map((c) => c.at);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1_900);
+    // One poll stream for the job: never two GETs under the minimum interval apart.
+    const polls = world.rendley.pollTimes(job);
+    for (let i = 1; i < polls.length; i++) expect(polls[i]! - polls[i - 1]!).toBeGreaterThanOrEqual(900);
+  });
+
+  it.concurrent("DELETE stops discovery; existing watches finish, or are canceled with cancel_watches=true", async () => {
     const project = newProject();
     const keep = await subscribe({ filter: { source_type: "studio", project_id: project, source_id: "src_keep" } });
     const cancel = await subscribe({ filter: { source_type: "studio", project_id: project, source_id: "src_cancel" } });
@@ -210,7 +217,7 @@ describe.each(DRIVERS)("subscriptions: push for jobs nobody registered (%s)", (d
     expect(callbacksOf(world, after)).toHaveLength(0);
   });
 
-  it("a relay restarted mid-subscription neither announces a job again nor misses one", async () => {
+  it.concurrent("a relay restarted mid-subscription neither announces a job again nor misses one", async ({ onTestFinished }) => {
     // PGlite keeps its data across the restart in a directory of its own (the shared world lives in memory).
     const dir = await mkdtemp(join(tmpdir(), "relay-sub-restart-"));
     const world = await startWorld({

@@ -127,7 +127,7 @@ describe.each(DRIVERS)("delivery storage on %s", (driver) => {
     const w = await f.watch("job_a");
     await jobGoes("job_a", "completed");
     const inFlight = await claim();
-    expect(await cancelWatch(f.db, f.tenantId, w, f.clock.now())).toEqual({ kind: "canceled", jobId: "job_a" });
+    expect(await cancelWatch(f.db, f.tenantId, w, f.clock.now())).toEqual({ kind: "canceled", jobId: "job_a", service: "api" });
     const applied = await ack(inFlight, fail(500));
     expect(applied.size).toBe(0);
     expect(await f.rows(sql`select status, last_error from deliveries`)).toEqual([
