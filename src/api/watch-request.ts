@@ -1,3 +1,4 @@
+import { DISCOVERY_KEY_PREFIX } from "../domain/subscription.js";
 import type { Deps } from "../deps.js";
 import { AppError, ConflictError, ValidationError } from "../errors.js";
 import { checkCallbackUrl } from "../security/callback-url.js";
@@ -9,6 +10,12 @@ export function assertIdempotencyKey(key: string | undefined): void {
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
     throw new ValidationError("Idempotency-Key: 1 to 255 printable characters without spaces", [
       { path: "Idempotency-Key", message: "1 to 255 printable characters without spaces" },
+    ]);
+  }
+  // The keys of watches subscriptions make: an app's key must not take (or block) one of them.
+  if (key?.startsWith(DISCOVERY_KEY_PREFIX)) {
+    throw new ValidationError(`Idempotency-Key: keys starting with "${DISCOVERY_KEY_PREFIX}" are the relay's own`, [
+      { path: "Idempotency-Key", message: `must not start with "${DISCOVERY_KEY_PREFIX}"` },
     ]);
   }
 }

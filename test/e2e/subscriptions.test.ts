@@ -65,6 +65,14 @@ describe.each(DRIVERS)("subscriptions: push for jobs nobody registered (%s)", (d
     const stored = (await world.api("/v1/subscriptions?limit=200")).body.data as any[];
     expect(stored.filter((s) => s.filter.project_id === "prj_refused" || s.filter.source_type !== "studio")).toEqual([]);
     expect((await world.api("/v1/subscriptions/sub_nope")).status).toBe(404);
+    // The keys of discovered watches (`sub:<subscription>:<job>`) are the relay's: an app cannot take one.
+    const taken = await world.api("/v1/watches", {
+      method: "POST",
+      headers: { "idempotency-key": "sub:sub_1:job_1" },
+      json: { job_id: "job_1", callback_url: world.receiver.url() },
+    });
+    expect(taken.status).toBe(400);
+    expect(taken.body.error.code).toBe("validation_failed");
   });
 
   it.concurrent(
