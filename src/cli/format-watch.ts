@@ -30,6 +30,7 @@ export function formatWatch(w: Watch, options: { attempts?: boolean } = {}): str
     ["watch", w.id],
     ["status", w.status],
     ["job", `${clean(w.job_id)} (${w.job_status ?? "not polled yet"})`],
+    ...(w.subscription_id ? [["subscription", w.subscription_id] as [string, string]] : []),
     ["callback", clean(w.callback_url, 200)],
     ["events", w.events.join(", ")],
     ["retry schedule", w.retry_schedule ?? "relay default"],

@@ -11,6 +11,7 @@ import { exportCommands } from "./export.js";
 import { migrateCommand } from "./migrate.js";
 import { serveCommand } from "./serve.js";
 import { startCommands } from "./start.js";
+import { subscriptionsCommand } from "./subscriptions.js";
 import { UsageError } from "./usage-error.js";
 import { watchCommands } from "./watches.js";
 
@@ -51,6 +52,7 @@ function buildProgram(ctx: CliContext): Command {
   for (const cmd of watchCommands(ctx)) program.addCommand(cmd);
   for (const cmd of startCommands(ctx)) program.addCommand(cmd);
   for (const cmd of exportCommands(ctx)) program.addCommand(cmd);
+  program.addCommand(subscriptionsCommand(ctx));
   for (const cmd of deliveryCommands(ctx)) program.addCommand(cmd);
   program.addCommand(adminCommand(ctx));
   configureTree(program, ctx);

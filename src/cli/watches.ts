@@ -41,6 +41,8 @@ export function watchFields(o: WatchFieldOptions): Omit<CreateWatchInput, "job_i
   };
 }
 
+type ListOptions = { status?: WatchStatus; job?: string; subscription?: string; limit?: number; cursor?: string; all?: boolean };
+
 /** The watch commands: watch, get, list, cancel, redeliver. */
 export function watchCommands(ctx: CliContext): Command[] {
   const watch = withWatchFieldOptions(
@@ -69,12 +71,13 @@ export function watchCommands(ctx: CliContext): Command[] {
       .description("watches, newest first (one page, or every page with --all)")
       .option("--status <status>", `only watches in this status (${WATCH_STATUSES.join(", ")})`, status)
       .option("--job <job_id>", "only watches of this job")
+      .option("--subscription <subscription_id>", "only the watches this subscription made")
       .option("--limit <n>", "page size, 1-200 (default 50)", wholeNumber(1, 200))
       .option("--cursor <cursor>", "the page after this cursor (printed under a page that has more)")
       .addOption(new Option("--all", "every page").conflicts("cursor")),
-  ).action(async (o: Common & { status?: WatchStatus; job?: string; limit?: number; cursor?: string; all?: boolean }) => {
+  ).action(async (o: Common & ListOptions) => {
     const client = tenantClient(ctx, o);
-    const filters = { status: o.status, jobId: o.job, limit: o.limit };
+    const filters = { status: o.status, jobId: o.job, subscriptionId: o.subscription, limit: o.limit };
     let watches;
     let nextCursor: string | null = null;
     if (o.all) {

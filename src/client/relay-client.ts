@@ -1,7 +1,9 @@
 import { createTransport, segment } from "./transport.js";
 import type {
   CostAnswer,
+  CreateSubscriptionInput,
   CreateWatchInput,
+  DeletedSubscription,
   Health,
   Origin,
   Readiness,
@@ -10,6 +12,9 @@ import type {
   StartedJob,
   StartExportInput,
   StartJobInput,
+  Subscription,
+  SubscriptionPage,
+  SubscriptionStatus,
   Watch,
   WatchPage,
   WatchStatus,
@@ -29,6 +34,14 @@ export interface RelayClientOptions {
 export interface WatchFilters {
   status?: WatchStatus | undefined;
   jobId?: string | undefined;
+  /** Only the watches this subscription made. */
+  subscriptionId?: string | undefined;
+  /** Page size, 1–200 (the relay's default: 50). */
+  limit?: number | undefined;
+}
+
+export interface SubscriptionFilters {
+  status?: SubscriptionStatus | undefined;
   /** Page size, 1–200 (the relay's default: 50). */
   limit?: number | undefined;
 }
@@ -63,6 +76,21 @@ export interface RelayClient {
   watches(filters?: WatchFilters): AsyncIterableIterator<Watch>;
   /** With `cancelJob`, also cancels the job at Rendley; the outcome is in `upstream_cancel`. */
   cancelWatch(id: string, options?: { cancelJob?: boolean | undefined }): Promise<Watch>;
+  /**
+   * `POST /v1/subscriptions`: push for jobs nobody registered. Its filter is listed within one interval; the first
+   * listing is a baseline unless `include_existing`.
+   */
+  createSubscription(body: CreateSubscriptionInput): Promise<Subscription>;
+  getSubscription(id: string): Promise<Subscription>;
+  /** One page, newest first. */
+  listSubscriptions(filters?: SubscriptionFilters & { cursor?: string | undefined }): Promise<SubscriptionPage>;
+  /** Every matching subscription, newest first, fetching page after page as it is iterated. */
+  subscriptions(filters?: SubscriptionFilters): AsyncIterableIterator<Subscription>;
+  /**
+   * Stops discovery (deleting it again answers the same). Its watches finish, unless `cancelWatches`: then every
+   * one still running is canceled (as `cancelWatch`, without cancelling the jobs at Rendley).
+   */
+  deleteSubscription(id: string, options?: { cancelWatches?: boolean | undefined }): Promise<DeletedSubscription>;
   /** Sends the watch's latest event again (same webhook-id) as a new series of attempts. */
   redeliver(id: string): Promise<Watch>;
   getSigningSecret(): Promise<SigningSecret>;
@@ -76,6 +104,21 @@ export interface RelayClient {
 }
 
 const iso = (t: string | Date) => (t instanceof Date ? t.toISOString() : t);
+
+/** `next_cursor` as the client spells it: a string, or null on the last page. */
+const cursorOf = (next: unknown) => (typeof next === "string" && next !== "" ? next : null);
+
+/** Every item of every page, fetching the next page only when the previous one has been iterated. */
+async function* everyPage<T>(
+  page: (cursor: string | undefined) => Promise<{ data: T[]; nextCursor: string | null }>,
+): AsyncIterableIterator<T> {
+  let cursor: string | undefined;
+  do {
+    const { data, nextCursor } = await page(cursor);
+    yield* data;
+    cursor = nextCursor ?? undefined;
+  } while (cursor !== undefined);
+}
 
 /** A typed client of one tenant's relay API. Every failure is a RelayError. */
 export function createRelayClient(options: RelayClientOptions): RelayClient {
@@ -95,11 +138,25 @@ export function createRelayClient(options: RelayClientOptions): RelayClient {
     const { body } = await call<Watch[]>({
       method: "GET",
       path: "/v1/watches",
-      query: { status: filters.status, job_id: filters.jobId, limit: filters.limit, cursor: filters.cursor },
+      query: {
+        status: filters.status,
+        job_id: filters.jobId,
+        subscription_id: filters.subscriptionId,
+        limit: filters.limit,
+        cursor: filters.cursor,
+      },
     });
-    const next = body.next_cursor;
-    return { data: body.data, nextCursor: typeof next === "string" && next !== "" ? next : null };
+    return { data: body.data, nextCursor: cursorOf(body.next_cursor) };
   };
+  const listSubscriptions: RelayClient["listSubscriptions"] = async (filters = {}) => {
+    const { body } = await call<Subscription[]>({
+      method: "GET",
+      path: "/v1/subscriptions",
+      query: { status: filters.status, limit: filters.limit, cursor: filters.cursor },
+    });
+    return { data: body.data, nextCursor: cursorOf(body.next_cursor) };
+  };
+  const subscription = (id: string) => `/v1/subscriptions/${segment(id)}`;
 
   return {
     watch: (body, opts = {}) =>
@@ -111,20 +168,26 @@ export function createRelayClient(options: RelayClientOptions): RelayClient {
     startAgent: (body, opts = {}) => start("/v1/agent", body, opts),
     getWatch: (id) => data<Watch>({ method: "GET", path: `/v1/watches/${segment(id)}` }),
     listWatches,
-    async *watches(filters = {}) {
-      let cursor: string | undefined;
-      do {
-        const page = await listWatches({ ...filters, cursor });
-        yield* page.data;
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor !== undefined);
-    },
+    watches: (filters = {}) => everyPage((cursor) => listWatches({ ...filters, cursor })),
     cancelWatch: (id, opts = {}) =>
       data<Watch>({
         method: "DELETE",
         path: `/v1/watches/${segment(id)}`,
         query: { cancel_job: opts.cancelJob ? "true" : undefined },
       }),
+    createSubscription: (body) => data<Subscription>({ method: "POST", path: "/v1/subscriptions", body }),
+    getSubscription: (id) => data<Subscription>({ method: "GET", path: subscription(id) }),
+    listSubscriptions,
+    subscriptions: (filters = {}) => everyPage((cursor) => listSubscriptions({ ...filters, cursor })),
+    deleteSubscription: async (id, opts = {}) => {
+      const { body } = await call<Subscription>({
+        method: "DELETE",
+        path: subscription(id),
+        query: { cancel_watches: opts.cancelWatches ? "true" : undefined },
+      });
+      const canceled = body.canceled_watches;
+      return { subscription: body.data, canceledWatches: typeof canceled === "number" ? canceled : 0 };
+    },
     redeliver: (id) => data<Watch>({ method: "POST", path: `/v1/watches/${segment(id)}/redeliver` }),
     getSigningSecret: () => data<SigningSecret>({ method: "GET", path: "/v1/signing-secret" }),
     rotateSigningSecret: (opts = {}) =>

@@ -6,9 +6,10 @@
 import type { AttemptError } from "../domain/attempt.js";
 import type { EventType, JobEvent } from "../domain/events.js";
 import type { JobService } from "../domain/job.js";
+import type { SourceType, SubscriptionFilter, SubscriptionStatus } from "../domain/subscription.js";
 import type { WatchStatus } from "../domain/watch.js";
 
-export type { EventType, JobEvent, JobService, WatchStatus };
+export type { EventType, JobEvent, JobService, SourceType, SubscriptionFilter, SubscriptionStatus, WatchStatus };
 export type AttemptErrorCode = AttemptError;
 
 /**
@@ -113,6 +114,67 @@ export interface WatchPage {
   data: Watch[];
   /** Pass back as `cursor` for the next page; null on the last page. */
   nextCursor: string | null;
+}
+
+/**
+ * Push for jobs nobody registered: every new job in Rendley's job list under `filter` becomes a watch of the
+ * subscription (its `subscription_id`).
+ */
+export interface Subscription {
+  /** `sub_…` */
+  id: string;
+  /** `deleted`: discovery stopped; its watches finish unless they were canceled with it. */
+  status: SubscriptionStatus;
+  filter: SubscriptionFilter;
+  callback_url: string;
+  events: string[];
+  metadata: Record<string, unknown> | null;
+  /** The schedule of its watches (`"10s,1m"`), or null for the relay's. */
+  retry_schedule: string | null;
+  /** Header names only: values are write-only. */
+  callback_headers: Record<string, "[redacted]"> | null;
+  include_existing: boolean;
+  /** When the first listing (the baseline) was taken; null until then. */
+  baseline_at: string | null;
+  /** When its filter's job list was last read whole. */
+  last_listed_at: string | null;
+  last_job_count: number | null;
+  /** Why the last listing failed (`list_too_large: …`, `upstream_status_500`, …); null when it worked. */
+  last_error: string | null;
+  /** Watches made from discovered jobs. */
+  discovered_count: number;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+/** `POST /v1/subscriptions` body. */
+export interface CreateSubscriptionInput {
+  callback_url: string;
+  /** `source_type` is required (`studio`: the Rendley editor; `api`); the other fields narrow the list. */
+  filter: SubscriptionFilter;
+  /** Events of each discovered job (default: the three terminal events). */
+  events?: JobEvent[];
+  metadata?: Record<string, unknown> | null;
+  /** Delays between attempts after the first (`"10s,1m,10m"`; `none`). */
+  retry_schedule?: string;
+  /** Up to 5 extra static headers sent with every callback. */
+  callback_headers?: Record<string, string>;
+  /** Also announce jobs already finished at the first listing (default false: that listing is a baseline). */
+  include_existing?: boolean;
+}
+
+export interface SubscriptionPage {
+  data: Subscription[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** `DELETE /v1/subscriptions/{id}` answer. */
+export interface DeletedSubscription {
+  subscription: Subscription;
+  /** How many of its still-running watches were canceled with it (0 without `cancelWatches`). */
+  canceledWatches: number;
 }
 
 export interface SigningSecret {
