@@ -33,6 +33,12 @@ describe("signPayload", () => {
     expect(new Webhook(secret).verify(BODY, headers("msg_1", ts, signature))).toEqual(JSON.parse(BODY));
   });
 
+  it("is byte for byte what the standardwebhooks reference signs", () => {
+    const secret = newSecret();
+    const ts = 1_767_225_600;
+    expect(signPayload([secret], "msg_ref", ts, BODY)).toBe(new Webhook(secret).sign("msg_ref", new Date(ts * 1000), BODY));
+  });
+
   it("is exactly v1, plus the base64 HMAC-SHA256 of id.timestamp.body", () => {
     const secret = newSecret();
     const ts = 1_767_225_600;
