@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { JOB_EVENTS } from "../domain/events.js";
 import { ATTEMPT_ERRORS } from "../domain/attempt.js";
 import { parseScheduleMs } from "../lib/duration.js";
-import { JOB_SERVICES, JOB_STATUSES } from "../domain/job.js";
+import { JOB_ID_PATTERN, JOB_SERVICES, JOB_STATUSES } from "../domain/job.js";
 import { WATCH_STATUSES } from "../domain/watch.js";
 
 export const MAX_METADATA_BYTES = 4 * 1024;
@@ -36,7 +36,7 @@ export const JobIdSchema = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9_.:-]+$/, "only letters, digits and _ . : - are allowed")
+  .regex(JOB_ID_PATTERN, "only letters, digits and _ . : - are allowed")
   .openapi({ example: "job_8f2c41d0" });
 
 export const MetadataSchema = z
@@ -198,10 +198,8 @@ export const WatchIdParam = z.object({
     .openapi({ param: { name: "id", in: "path" }, example: "wch_01jd3k2m9q8x7v6t5r4p3n2m1" }),
 });
 
-export const ListWatchesQuery = z.strictObject({
-  status: z.enum(WATCH_STATUSES).optional(),
-  job_id: JobIdSchema.optional(),
-  subscription_id: z.string().max(64).optional().openapi({ description: "Only the watches this subscription discovered" }),
+/** The paging fields of a list's query: `limit` 1–200 (default 50) and the previous page's `next_cursor`. */
+export const PAGE_QUERY = {
   limit: z
     .string()
     .regex(/^\d+$/, "must be a whole number")
@@ -210,4 +208,11 @@ export const ListWatchesQuery = z.strictObject({
     .optional()
     .openapi({ type: "integer", description: "1–200, default 50" }),
   cursor: z.string().max(512).optional().openapi({ description: "`next_cursor` of the previous page" }),
+};
+
+export const ListWatchesQuery = z.strictObject({
+  status: z.enum(WATCH_STATUSES).optional(),
+  job_id: JobIdSchema.optional(),
+  subscription_id: z.string().max(64).optional().openapi({ description: "Only the watches this subscription discovered" }),
+  ...PAGE_QUERY,
 });

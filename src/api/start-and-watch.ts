@@ -5,13 +5,12 @@ import { acquireLease, releaseLease } from "../db/queries/acquire-lease.js";
 import { createWatch, type CreateWatchResult } from "../db/queries/create-watch.js";
 import { findWatchByIdempotencyKey } from "../db/queries/find-watch-by-idempotency-key.js";
 import { DEFAULT_EVENTS } from "../domain/events.js";
-import { DEFAULT_JOB_SERVICE } from "../domain/job.js";
+import { DEFAULT_JOB_SERVICE, isUsableJobId } from "../domain/job.js";
 import type { Deps } from "../deps.js";
 import { AppError, ConflictError, NotFoundError } from "../errors.js";
 import { errorForLog } from "../lib/error-for-log.js";
 import { sha256Hex, stableStringify } from "../lib/hash.js";
 import { jobCost, startJob, type UpstreamEndpoint, type UpstreamFailure } from "../upstream/start-job.js";
-import { JobIdSchema } from "./schemas.js";
 import { RELAY_FIELDS, type StartBody } from "./start-schemas.js";
 import { assertIdempotencyKey, checkedCallbackUrl, idempotencyConflict } from "./watch-request.js";
 import { loadWatchViews } from "./watch-view.js";
@@ -150,7 +149,7 @@ export function createStartAndWatch(deps: StartAndWatchDeps, hooks: { onWatchCre
       const apiKey = await keyFor(tenantId);
       const started = await startJob(deps.upstream, endpoint.upstream, upstreamBody, {
         apiKey,
-        isUsableJobId: (id) => JobIdSchema.safeParse(id).success,
+        isUsableJobId,
       });
       if (started.kind === "failed") {
         logger.warn(

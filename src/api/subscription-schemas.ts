@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { JOB_EVENTS } from "../domain/events.js";
 import { SOURCE_TYPES, SUBSCRIPTION_STATUSES } from "../domain/subscription.js";
-import { CallbackHeadersSchema, MetadataSchema, RetryScheduleSchema } from "./schemas.js";
+import { CallbackHeadersSchema, MetadataSchema, PAGE_QUERY, RetryScheduleSchema } from "./schemas.js";
 
 const filterValue = (description: string, example: string) =>
   z
@@ -82,12 +82,5 @@ export const SubscriptionIdParam = z.object({
 
 export const ListSubscriptionsQuery = z.strictObject({
   status: z.enum(SUBSCRIPTION_STATUSES).optional(),
-  limit: z
-    .string()
-    .regex(/^\d+$/, "must be a whole number")
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(200))
-    .optional()
-    .openapi({ type: "integer", description: "1–200, default 50" }),
-  cursor: z.string().max(512).optional().openapi({ description: "`next_cursor` of the previous page" }),
+  ...PAGE_QUERY,
 });

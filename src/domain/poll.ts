@@ -53,6 +53,8 @@ export interface PollUpdate {
   job?: UpstreamJob;
   /** The job's status in the relay's spelling, with `job`; undefined (an unknown status) keeps the stored one. */
   jobStatus?: JobStatus;
+  /** The job answered a status the relay does not know: that status, printable and cut (also in `lastError`). */
+  unknownStatus?: string;
   notFoundCount: number;
   errorCount: number;
   lastError: string | null;

@@ -1,6 +1,6 @@
 import type { DeliveryOutcome } from "../domain/delivery.js";
 import type { SendResult } from "../domain/attempt.js";
-import { UNKNOWN_STATUS_ERROR, type PollUpdate } from "../domain/poll.js";
+import type { PollUpdate } from "../domain/poll.js";
 import type { JobFetchResult } from "../upstream/client.js";
 
 /** How a poll went, as the `outcome` label of `rendley_relay_polls_total`. */
@@ -9,7 +9,7 @@ export type PollOutcome = "unchanged" | "changed" | "unknown_status" | "not_foun
 /** Pure: a poll's upstream answer and its write-back → its label (`changed`: the job's status moved, an event was made). */
 export function pollOutcome(result: JobFetchResult, ack: PollUpdate | undefined): PollOutcome {
   if (result.kind === "ok") {
-    if (ack?.lastError?.startsWith(UNKNOWN_STATUS_ERROR)) return "unknown_status";
+    if (ack?.unknownStatus !== undefined) return "unknown_status";
     return ack?.event ? "changed" : "unchanged";
   }
   return result.kind;

@@ -48,6 +48,7 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
       const { job } = result;
       const status = jobStatusOf(poll.service ?? "api", job.status);
       if (status === undefined) {
+        const unknownStatus = printableStatus(job.status);
         return {
           ...base,
           ...backoff(),
@@ -55,7 +56,8 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
           job,
           notFoundCount: 0,
           errorCount: poll.errorCount + 1,
-          lastError: `${UNKNOWN_STATUS_ERROR}${printableStatus(job.status)}`,
+          lastError: `${UNKNOWN_STATUS_ERROR}${unknownStatus}`,
+          unknownStatus,
         };
       }
       const changed = status !== poll.emittedStatus;

@@ -4,7 +4,7 @@ import { loadJobTypeStats, saveJobTypeStats } from "../db/queries/job-type-stats
 import { recordPollResults } from "../db/queries/record-poll-results.js";
 import { heartbeat } from "../db/queries/relay-heartbeat.js";
 import type { Deps } from "../deps.js";
-import { UNKNOWN_STATUS_ERROR, type ClaimedPoll, type PollUpdate } from "../domain/poll.js";
+import type { ClaimedPoll, PollUpdate } from "../domain/poll.js";
 import { statsKey, type TypeStats } from "../domain/type-stats.js";
 import { errorForLog } from "../lib/error-for-log.js";
 import { newId } from "../lib/ids.js";
@@ -52,8 +52,7 @@ export function createScheduler(
   let lastAuthLogAt = 0;
   /** Unknown statuses already logged by this process: each is logged once, counted always. */
   const loggedStatuses = new Set<string>();
-  function unknownStatus(lastError: string, poll: ClaimedPoll): void {
-    const value = lastError.slice(UNKNOWN_STATUS_ERROR.length);
+  function unknownStatus(value: string, poll: ClaimedPoll): void {
     deps.metrics.unknownStatus(value);
     if (loggedStatuses.has(value) || loggedStatuses.size >= 1000) return;
     loggedStatuses.add(value);
@@ -170,7 +169,7 @@ export function createScheduler(
         if (result.kind === "rate_limited") budget.onRateLimited();
         ack = decidePoll(latest(), result, { now: clock.now(), cadence, random, plan: timing.plan, hasModel: timing.hasModel });
         deps.metrics.pollFinished(result, ack);
-        if (result.kind === "ok" && ack?.lastError?.startsWith(UNKNOWN_STATUS_ERROR)) unknownStatus(ack.lastError, poll);
+        if (ack?.unknownStatus !== undefined) unknownStatus(ack.unknownStatus, poll);
         if (ack?.event) logger.info({ jobId: poll.jobId, event: ack.event.type }, "job changed");
         return ack;
       } finally {

@@ -1,52 +1,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable, Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/main.js";
+import { runCliCaptured, type CliRun } from "../support/cli-run.js";
 import { queueFull } from "../support/fake-rendley.js";
 import { startWorld, TEST_API_KEY, type TestWorld } from "../support/relay-harness.js";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** stdout parsed as JSON. */
-  json: any;
-}
-
-function sink(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _enc, cb) {
-      chunks.push(chunk.toString());
-      cb();
-    },
-  });
-  return { stream, text: () => chunks.join("") };
-}
 
 describe("rendley-relay start and cost against a running relay", () => {
   let world: TestWorld;
   let env: Record<string, string>;
   let dir: string;
 
-  const cli = async (args: string[], options: { stdin?: string } = {}): Promise<Run> => {
-    const out = sink();
-    const err = sink();
-    const code = await runCli(args, {
-      stdout: out.stream,
-      stderr: err.stream,
-      env,
-      ...(options.stdin !== undefined ? { stdin: Readable.from([options.stdin]) } : {}),
-    });
-    let json: unknown;
-    try {
-      json = JSON.parse(out.text());
-    } catch {
-      json = undefined;
-    }
-    return { code, stdout: out.text(), stderr: err.text(), json };
+  const cli = async (args: string[], options: { stdin?: string } = {}): Promise<CliRun> => {
+    return runCliCaptured(args, { env, stdin: options.stdin });
   };
   const startCalls = () =>
     world.rendley.requests.filter((r) => r.method === "POST" && /^\/v1\/(export|ai|agent)/.test(r.path)).length;

@@ -1,27 +1,7 @@
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/main.js";
+import { runCliCaptured, type CliRun } from "../support/cli-run.js";
 import { startWorld, TEST_API_KEY, type TestWorld } from "../support/relay-harness.js";
 import { waitFor } from "../support/wait-for.js";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** stdout parsed as JSON. */
-  json: any;
-}
-
-function sink(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _enc, cb) {
-      chunks.push(chunk.toString());
-      cb();
-    },
-  });
-  return { stream, text: () => chunks.join("") };
-}
 
 describe("rendley-relay subscriptions against a running relay", () => {
   let world: TestWorld;
@@ -30,17 +10,8 @@ describe("rendley-relay subscriptions against a running relay", () => {
   /** Every test subscribes to a project of its own, so no listing announces another test's jobs. */
   const newProject = () => `prj_cli_sub_${++projectSeq}`;
 
-  const cli = async (args: string[]): Promise<Run> => {
-    const out = sink();
-    const err = sink();
-    const code = await runCli(args, { stdout: out.stream, stderr: err.stream, env });
-    let json: unknown;
-    try {
-      json = JSON.parse(out.text());
-    } catch {
-      json = undefined;
-    }
-    return { code, stdout: out.text(), stderr: err.text(), json };
+  const cli = async (args: string[]): Promise<CliRun> => {
+    return runCliCaptured(args, { env });
   };
   const apiSubscriptions = async () => (await world.api("/v1/subscriptions?limit=200")).body.data as any[];
   const apiSubscription = async (id: string) => (await world.api(`/v1/subscriptions/${id}`)).body.data;

@@ -4,35 +4,15 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/main.js";
+import { runCliCaptured, type CliRun } from "../support/cli-run.js";
 import { startWorld, TEST_API_KEY, TEST_SECRET, type TestWorld } from "../support/relay-harness.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const ADMIN_KEY = "cli_admin_key_0123456789abcdefgh";
 const ENCRYPTION_KEY = Buffer.alloc(32, 3).toString("base64");
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** stdout parsed as JSON. */
-  json: any;
-}
-
-function sink(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _enc, cb) {
-      chunks.push(chunk.toString());
-      cb();
-    },
-  });
-  return { stream, text: () => chunks.join("") };
-}
 
 describe("rendley-relay CLI against a running relay", () => {
   let world: TestWorld;
@@ -41,22 +21,8 @@ describe("rendley-relay CLI against a running relay", () => {
   const cli = async (
     args: string[],
     options: { env?: Record<string, string | undefined>; stdin?: string } = {},
-  ): Promise<Run> => {
-    const out = sink();
-    const err = sink();
-    const code = await runCli(args, {
-      stdout: out.stream,
-      stderr: err.stream,
-      env: options.env ?? env,
-      ...(options.stdin !== undefined ? { stdin: Readable.from([options.stdin]) } : {}),
-    });
-    let json: unknown;
-    try {
-      json = JSON.parse(out.text());
-    } catch {
-      json = undefined;
-    }
-    return { code, stdout: out.text(), stderr: err.text(), json };
+  ): Promise<CliRun> => {
+    return runCliCaptured(args, { env: options.env ?? env, stdin: options.stdin });
   };
 
   const closedPort = async () => {
@@ -472,10 +438,9 @@ describe("rendley-relay CLI against a running relay", () => {
     process.env.RELAY_URL = world.relay.url;
     process.env.RELAY_API_KEY = TEST_API_KEY;
     try {
-      const out = sink();
-      const code = await runCli(["origins", "--json"], { stdout: out.stream, stderr: sink().stream });
-      expect(code).toBe(0);
-      expect(JSON.parse(out.text())).toEqual(expect.any(Array));
+      const run = await runCliCaptured(["origins", "--json"]);
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual(expect.any(Array));
     } finally {
       if (saved.url === undefined) delete process.env.RELAY_URL;
       else process.env.RELAY_URL = saved.url;

@@ -1,5 +1,6 @@
 import { Hono, type Context } from "hono";
-import { countSubscriptionWatches, listSubscriptionWatches } from "../../db/queries/dashboard-subscriptions.js";
+import { countSubscriptionWatches } from "../../db/queries/dashboard-subscriptions.js";
+import { listDashboardWatches } from "../../db/queries/dashboard-watch-list.js";
 import { listSubscriptions, loadSubscription } from "../../db/queries/subscriptions.js";
 import type { Deps } from "../../deps.js";
 import { SUBSCRIPTION_STATUSES, type SubscriptionStatus } from "../../domain/subscription.js";
@@ -63,7 +64,7 @@ export function subscriptionPages(deps: Pick<Deps, "db">) {
     if (!subscription) throw new PageError("not_found", 404, "No such subscription (or it belongs to another tenant).");
     const limit = pageLimit(c.req.query("limit"));
     const after = cursorOf(c);
-    const page = await listSubscriptionWatches(db, { tenantId, subscriptionId: id, limit: limit ?? DEFAULT_PAGE_SIZE, after });
+    const page = await listDashboardWatches(db, { tenantId, subscriptionId: id, limit: limit ?? DEFAULT_PAGE_SIZE, after });
     const counts = await countSubscriptionWatches(db, { tenantId, subscriptionId: id });
     return c.html(
       `<!doctype html>${(

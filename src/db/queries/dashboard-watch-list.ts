@@ -19,7 +19,8 @@ export interface DashboardWatchRow {
 /**
  * One page of a tenant's watches, newest first, by keyset on (created_at, id) as `listWatchIds` does:
  * no OFFSET and no count, so a deep page costs what the first one does. Filters: status, a subscribed
- * event, and a prefix of the job id or the watch id.
+ * event, a prefix of the job id or the watch id, and the subscription that made the watch (read along
+ * watches_subscription_created_idx).
  */
 export async function listDashboardWatches(
   db: Database,
@@ -28,6 +29,7 @@ export async function listDashboardWatches(
     status?: string | undefined;
     event?: string | undefined;
     prefix?: string | undefined;
+    subscriptionId?: string | undefined;
     limit: number;
     after?: WatchCursor | undefined;
   },
@@ -36,6 +38,7 @@ export async function listDashboardWatches(
   if (options.status) filters.push(sql`w.status = ${options.status}`);
   if (options.event) filters.push(sql`${options.event} = any(w.events)`);
   if (options.prefix) filters.push(sql`(starts_with(w.job_id, ${options.prefix}) or starts_with(w.id, ${options.prefix}))`);
+  if (options.subscriptionId) filters.push(sql`w.subscription_id = ${options.subscriptionId}`);
   if (options.after) filters.push(sql`(w.created_at, w.id) < (${ts(options.after.createdAt)}, ${options.after.id})`);
   const rows = await db.rows<{
     id: string;

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { SubscriptionFilter } from "../../domain/subscription.js";
 import type { Database } from "../client.js";
 import { toDate, toJson, ts } from "../sql-values.js";
+import type { SubscriptionRecord } from "./subscriptions.js";
 
 /** A filter's listing, leased to this process for one `GET /v1/jobs`. */
 export interface ClaimedListing {
@@ -13,17 +14,18 @@ export interface ClaimedListing {
 }
 
 /** An active subscription of a listing, as discovery needs it. */
-export interface ListingSubscription {
-  id: string;
-  tenantId: string;
-  callbackUrl: string;
-  events: string[];
-  metadata: Record<string, unknown> | null;
-  retryScheduleMs: number[] | null;
-  callbackHeaders: Record<string, string> | null;
-  includeExisting: boolean;
-  baselineAt: Date | null;
-}
+export type ListingSubscription = Pick<
+  SubscriptionRecord,
+  | "id"
+  | "tenantId"
+  | "callbackUrl"
+  | "events"
+  | "metadata"
+  | "retryScheduleMs"
+  | "callbackHeaders"
+  | "includeExisting"
+  | "baselineAt"
+>;
 
 /**
  * Claims due listings of filters that still have an active subscription. The claim itself moves each one's next

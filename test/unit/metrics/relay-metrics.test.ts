@@ -47,6 +47,12 @@ describe("outcome labels", () => {
     ["same status", { kind: "ok", job: { id: "j", status: "processing" } }, undefined, "unchanged"],
     ["recovered, same status", { kind: "ok", job: { id: "j", status: "processing" } }, {} as PollUpdate, "unchanged"],
     ["new status", { kind: "ok", job: { id: "j", status: "completed" } }, changedAck, "changed"],
+    [
+      "unknown status",
+      { kind: "ok", job: { id: "j", status: "archived" } },
+      { unknownStatus: "archived" } as PollUpdate,
+      "unknown_status",
+    ],
     ["404", { kind: "not_found" }, {} as PollUpdate, "not_found"],
     ["429", { kind: "rate_limited", retryAfterMs: 1000 }, {} as PollUpdate, "rate_limited"],
     ["401", { kind: "unauthorized", statusCode: 401 }, {} as PollUpdate, "unauthorized"],

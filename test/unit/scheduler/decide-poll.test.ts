@@ -603,6 +603,7 @@ describe("decidePoll: statuses as Rendley's services spell them", () => {
       errorCount: 2,
       notFoundCount: 0,
       lastError: "upstream_unknown_status:archivedweirdstatusthatismuchtoo",
+      unknownStatus: "archivedweirdstatusthatismuchtoo",
     });
     expect(ack.lastError!.length).toBe("upstream_unknown_status:".length + 32);
     expect(ack.event).toBeUndefined();
