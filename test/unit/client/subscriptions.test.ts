@@ -1,23 +1,12 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createRelayClient, RelayError, type Subscription } from "../../../src/client/index.js";
+import { startScriptedServer, type Reply, type Seen } from "../../support/scripted-server.js";
 
-/** One request as the scripted relay saw it. */
-interface Seen {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  headers: Record<string, string | undefined>;
-  body: unknown;
-}
-
-type Reply = { status?: number; json?: unknown };
 type Script = (req: Seen) => Reply;
 
 const API_KEY = "rrk_client_subscriptions_key_0123";
 
-let server: Server;
+let server: { close(): Promise<void> };
 let baseUrl: string;
 let seen: Seen[] = [];
 let script: Script = () => ({ json: { data: null } });
@@ -45,33 +34,15 @@ function subscription(id: string, overrides: Partial<Subscription> = {}): Subscr
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse) {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const raw = Buffer.concat(chunks).toString("utf8");
-  const url = new URL(req.url ?? "/", "http://x");
-  const entry: Seen = {
-    method: req.method ?? "",
-    path: url.pathname,
-    query: Object.fromEntries(url.searchParams),
-    headers: req.headers as Record<string, string | undefined>,
-    body: raw === "" ? undefined : JSON.parse(raw),
-  };
-  seen.push(entry);
-  const reply = script(entry);
-  res.writeHead(reply.status ?? 200, { "content-type": "application/json" });
-  res.end(JSON.stringify(reply.json));
-}
-
 beforeAll(async () => {
-  server = createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const started = await startScriptedServer((req) => {
+    seen.push(req);
+    return script(req);
+  });
+  server = started;
+  baseUrl = started.url;
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => server.close());
 beforeEach(() => {
   seen = [];
   script = () => ({ json: { data: null } });
