@@ -4,6 +4,7 @@ import { sha256Hex, stableStringify } from "../../lib/hash.js";
 import { newId } from "../../lib/ids.js";
 import type { Random } from "../../lib/random.js";
 import type { Database, Executor } from "../client.js";
+import { cancelRunningWatches } from "./cancel-watch.js";
 import { toDate, toJson, ts } from "../sql-values.js";
 import type { WatchCursor } from "./list-watches.js";
 
@@ -189,42 +190,9 @@ export async function deleteSubscription(
                             where s.tenant_id = l.tenant_id and s.filter_key = l.filter_key and s.status = 'active')`,
       tx,
     );
-    const canceledWatches = options.cancelWatches ? await cancelSubscriptionWatches(db, tx, id, now) : 0;
+    const canceledWatches = options.cancelWatches
+      ? (await cancelRunningWatches(db, tx, sql`subscription_id = ${id}`, options.now)).length
+      : 0;
     return { kind: "deleted", subscription: (await loadOne(db, tenantId, id, tx))!, canceledWatches };
   });
-}
-
-/** Cancels every running watch of a subscription in three statements (watches, their pending deliveries, idle polls). */
-async function cancelSubscriptionWatches(db: Database, tx: Executor, subscriptionId: string, now: SQL): Promise<number> {
-  // Polls first, then watches: the order a poll's write-back locks them in (else the two can deadlock).
-  await db.rows(
-    sql`select p.id from polls p
-        where p.id in (select poll_id from watches where subscription_id = ${subscriptionId} and status in ('watching', 'delivering'))
-        order by p.id
-        for update`,
-    tx,
-  );
-  const canceled = await db.rows<{ id: string; poll_id: string }>(
-    sql`update watches set status = 'canceled', last_error = null, updated_at = ${now}
-        where subscription_id = ${subscriptionId} and status in ('watching', 'delivering')
-        returning id, poll_id`,
-    tx,
-  );
-  if (canceled.length === 0) return 0;
-  const watchIds = JSON.stringify(canceled.map((w) => w.id));
-  const pollIds = JSON.stringify([...new Set(canceled.map((w) => w.poll_id))]);
-  await db.rows(
-    sql`update deliveries
-        set status = 'failed', last_error = 'canceled: the watch was canceled', claim_seq = claim_seq + 1,
-            locked_by = null, updated_at = ${now}
-        where watch_id in (select jsonb_array_elements_text(${watchIds}::jsonb)) and status = 'pending'`,
-    tx,
-  );
-  await db.rows(
-    sql`update polls p set status = 'idle', locked_by = null, updated_at = ${now}
-        where p.id in (select jsonb_array_elements_text(${pollIds}::jsonb)) and p.status = 'active'
-          and not exists (select 1 from watches w where w.poll_id = p.id and w.status = 'watching')`,
-    tx,
-  );
-  return canceled.length;
 }
