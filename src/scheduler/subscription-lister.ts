@@ -82,8 +82,13 @@ export function createSubscriptionLister(
     let created = 0;
     // The same ids as last time and every subscription past its baseline: nothing can be new.
     if (idsDigest !== listing.idsDigest || subscriptions.some((s) => !s.baselineAt)) {
+      const seenBy = await seenJobIds(
+        db,
+        subscriptions.map((s) => s.id),
+        ids,
+      );
       for (const sub of subscriptions) {
-        const seen = await seenJobIds(db, sub.id, ids);
+        const seen = seenBy.get(sub.id) ?? new Set<string>();
         const plan = planDiscovery(jobs, { firstListing: !sub.baselineAt, includeExisting: sub.includeExisting, seen });
         const marks = plan.baselined.map((jobId) => ({ jobId, watchId: null as string | null }));
         const events = sub.events.filter((e): e is JobEvent => (JOB_EVENTS as readonly string[]).includes(e));

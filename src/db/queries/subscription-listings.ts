@@ -115,14 +115,23 @@ export async function loadListingSubscriptions(db: Database, listing: ClaimedLis
   }));
 }
 
-/** Which of `jobIds` the subscription has seen already (one statement, whatever the list's length). */
-export async function seenJobIds(db: Database, subscriptionId: string, jobIds: readonly string[]): Promise<Set<string>> {
-  if (jobIds.length === 0) return new Set();
-  const rows = await db.rows<{ job_id: string }>(sql`
-    select job_id from subscription_jobs
-    where subscription_id = ${subscriptionId}
+/**
+ * Which of `jobIds` each subscription has seen already: one statement for every subscription of a listing,
+ * whatever the list's length.
+ */
+export async function seenJobIds(
+  db: Database,
+  subscriptionIds: readonly string[],
+  jobIds: readonly string[],
+): Promise<Map<string, Set<string>>> {
+  const seen = new Map(subscriptionIds.map((id) => [id, new Set<string>()]));
+  if (jobIds.length === 0 || subscriptionIds.length === 0) return seen;
+  const rows = await db.rows<{ subscription_id: string; job_id: string }>(sql`
+    select subscription_id, job_id from subscription_jobs
+    where subscription_id in (select jsonb_array_elements_text(${JSON.stringify(subscriptionIds)}::jsonb))
       and job_id in (select jsonb_array_elements_text(${JSON.stringify(jobIds)}::jsonb))`);
-  return new Set(rows.map((r) => r.job_id));
+  for (const r of rows) seen.get(r.subscription_id)?.add(r.job_id);
+  return seen;
 }
 
 /**
