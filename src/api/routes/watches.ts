@@ -34,7 +34,11 @@ const createWatchRoute = createRoute({
       "idempotency-key": z
         .string()
         .optional()
-        .openapi({ description: "Repeating a key with the same body returns the same watch (200); a different body → 409." }),
+        .openapi({
+          description:
+            "Repeating a key with the same body returns the same watch (200); a different body → 409. Keys starting with " +
+            "`sub:` are the relay's own (the watches subscriptions make) → 400.",
+        }),
     }),
     body: { content: { "application/json": { schema: CreateWatchSchema } }, required: true },
   },
