@@ -50,7 +50,8 @@ function parseExposition(text: string): { samples: Sample[]; types: Map<string, 
     }
     const [rawValue] = line.slice(i).trim().split(/\s+/);
     const value = rawValue === "+Inf" ? Infinity : rawValue === "-Inf" ? -Infinity : Number(rawValue);
-    if (Number.isNaN(value) && rawValue !== "NaN") throw new Error(`bad value in: ${line}`);
+    // Prometheus reads NaN in any case (Go's ParseFloat); prom-client writes `Nan` for an empty event-loop histogram.
+    if (Number.isNaN(value) && !/^nan$/i.test(rawValue ?? "")) throw new Error(`bad value in: ${line}`);
     samples.push({ name, labels, value });
   }
   return { samples, types };
