@@ -13,8 +13,7 @@ import { sql } from "drizzle-orm";
 import { createDb } from "../../src/db/client.js";
 import { migrate } from "../../src/db/migrate.js";
 import { DEFAULT_TENANT_ID } from "../../src/domain/tenant.js";
-import { observeDuration } from "../../src/scheduler/duration-stats.js";
-import { type TypeStats } from "../../src/domain/type-stats.js";
+import { statsOfDurations } from "../../src/scheduler/duration-stats.js";
 
 const SVG_PATH = fileURLToPath(new URL("../results/latency-cdf.svg", import.meta.url));
 
@@ -22,8 +21,8 @@ const SVG_PATH = fileURLToPath(new URL("../results/latency-cdf.svg", import.meta
 export const LATENCY_TARGETS = { p50VsBackoff: 0.55, requestsVsBackoff: 1.1, minGapMs: 1_000 };
 
 /**
- * Writes job_type_stats as the relay would hold them after watching 300 jobs of each type of `mix` (its own
- * decaying fit: samples capped at 1/DECAY), before the relay's first start (migrating the database first).
+ * Writes job_type_stats as a relay would store them after watching 300 jobs of each type of `mix` finish,
+ * before the relay's first start (migrating the database first).
  */
 async function seedHistory(
   bench: { url: string | undefined; dataDir: string | undefined },
@@ -35,11 +34,10 @@ async function seedHistory(
     await migrate(db);
     await db.rows(sql`insert into tenants (id, name) values (${DEFAULT_TENANT_ID}, 'default') on conflict (id) do nothing`);
     for (const [type, dist] of Object.entries(mix)) {
-      let stats: TypeStats | undefined;
-      for (let i = 0; i < 300; i++) stats = observeDuration(stats, drawDuration(rng, dist));
+      const stats = statsOfDurations(Array.from({ length: 300 }, () => drawDuration(rng, dist)));
       await db.rows(sql`
         insert into job_type_stats (tenant_id, job_type, samples, mean_log, var_log)
-        values (${DEFAULT_TENANT_ID}, ${type}, ${stats!.samples}, ${stats!.meanLog}, ${stats!.varLog})`);
+        values (${DEFAULT_TENANT_ID}, ${type}, ${stats.samples}, ${stats.meanLog}, ${stats.varLog})`);
     }
   } finally {
     await db.close();

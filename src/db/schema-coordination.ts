@@ -40,7 +40,7 @@ export const jobTypeStats = pgTable(
       .notNull()
       .references(() => tenants.id),
     jobType: text().notNull(),
-    /** Decayed number of observations (capped): the weight of history. */
+    /** The (decayed) weight of completions the fit rests on: the weight of history. */
     samples: doublePrecision().notNull(),
     meanLog: doublePrecision().notNull(),
     varLog: doublePrecision().notNull(),

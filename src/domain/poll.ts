@@ -64,8 +64,6 @@ export interface PollUpdate {
   event?: { type: EventType; reason?: string };
   /** When the change was observed (the event's `timestamp`). */
   observedAt: Date;
-  /** A completion time to learn from: the job was seen running, then finished between the last two polls. */
-  observation?: { jobType: string; durationMs: number };
 }
 
 /**

@@ -78,21 +78,7 @@ export function decidePoll(poll: ClaimedPoll, result: JobFetchResult, ctx: Decid
         lastError: null,
         ...(event ? { event: { type: event } } : {}),
       };
-      if (isTerminal(status)) {
-        // Seen running before, so it finished between the last two polls: learn from the midpoint.
-        // Only completions: a cancel time or an early failure says nothing about how long the work takes.
-        const ranFor =
-          status === "completed" && poll.prevPolledAt && poll.emittedStatus !== null
-            ? (poll.prevPolledAt.getTime() + now.getTime()) / 2 - poll.startedAt.getTime()
-            : undefined;
-        return {
-          ...common,
-          status: "done",
-          nextPollAt: now,
-          intervalMs: poll.intervalMs,
-          ...(jobType && ranFor !== undefined && ranFor > 0 ? { observation: { jobType, durationMs: ranFor } } : {}),
-        };
-      }
+      if (isTerminal(status)) return { ...common, status: "done", nextPollAt: now, intervalMs: poll.intervalMs };
       const plan = ctx.plan(poll, jobType, now.getTime() - poll.startedAt.getTime());
       const [first, ...rest] = plan;
       const elapsedMs = now.getTime() - poll.startedAt.getTime();

@@ -1,3 +1,4 @@
+import { normalPdf, normalTail } from "../lib/normal.js";
 import type { Random } from "../lib/random.js";
 import { BACKOFF_FACTOR, JITTER_RATIO, type CadenceOptions } from "./cadence.js";
 import type { DurationModel } from "../domain/type-stats.js";
@@ -7,26 +8,16 @@ export const MAX_PLAN_LENGTH = 48;
 /** A plan ends once the job is this unlikely to still be running. */
 const TAIL = 1e-3;
 
-/** Standard normal CDF (Abramowitz–Stegun 7.1.26 through erf; |error| < 1.5e-7). */
-function normalCdf(x: number): number {
-  const z = Math.abs(x) / Math.SQRT2;
-  const t = 1 / (1 + 0.3275911 * z);
-  const erf =
-    1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
-  return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
-}
-
 /** P(T > t). */
 export function survival(model: DurationModel, tMs: number): number {
   if (tMs <= 0) return 1;
-  return 1 - normalCdf((Math.log(tMs) - model.meanLog) / model.sdLog);
+  return normalTail((Math.log(tMs) - model.meanLog) / model.sdLog);
 }
 
 /** The density of T at t (per ms). */
 export function density(model: DurationModel, tMs: number): number {
   if (tMs <= 0) return 0;
-  const z = (Math.log(tMs) - model.meanLog) / model.sdLog;
-  return Math.exp(-0.5 * z * z) / (tMs * model.sdLog * Math.sqrt(2 * Math.PI));
+  return normalPdf((Math.log(tMs) - model.meanLog) / model.sdLog) / (tMs * model.sdLog);
 }
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));

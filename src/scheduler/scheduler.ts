@@ -11,8 +11,8 @@ import { newId } from "../lib/ids.js";
 import { CRASH_RETRY_MS, createWorkerLoop, type WorkerLoop } from "../lib/worker-loop.js";
 import type { JobFetchResult } from "../upstream/client.js";
 import { decidePoll, releasePoll } from "./decide-poll.js";
-import { modelOf, observeDuration } from "./duration-stats.js";
-import { createLearningQueue } from "./learning-queue.js";
+import { createDurationLearner } from "./duration-learner.js";
+import { modelOfStored } from "./duration-stats.js";
 import { planFanOut } from "./plan-fan-out.js";
 import { createPollTiming } from "./poll-timing.js";
 import { createPollTracker } from "./poll-tracker.js";
@@ -20,8 +20,8 @@ import { createUpstreamBudget, type UpstreamBudget } from "./upstream-budget.js"
 
 /** Learned job-type fits are re-read this often (other replicas learn too). */
 const STATS_REFRESH_MS = 30_000;
-/** A completion is seen at most the longest poll interval after it, plus this (a late claim, the write). */
-const DETECTION_SLACK_MS = 5_000;
+/** This process's usable fits are stored this often (for other replicas and the next start). */
+const STATS_SAVE_MS = 10_000;
 /** Relays sharing an upstream budget say they are alive this often. */
 const HEARTBEAT_MS = 5_000;
 
@@ -82,31 +82,28 @@ export function createScheduler(
     }
   }
 
+  // Completion times are learned from every poll this process makes (running jobs included); a type without
+  // a usable fit of its own plans with the one stored by another relay or an earlier run, else with backoff.
+  const learner = createDurationLearner({ nowMs: () => clock.now().getTime() });
   const timing = createPollTiming({
     cadence,
     random,
-    model: (tenantId, jobType) => modelOf(stats.get(statsKey(tenantId, jobType))),
-  });
-
-  const learning = createLearningQueue({
-    nowMs: () => clock.now().getTime(),
-    model: (tenantId, jobType) => modelOf(stats.get(statsKey(tenantId, jobType))),
-    detectionLagMs: cadence.maxIntervalMs + DETECTION_SLACK_MS,
+    model: (tenantId, jobType) => learner.model(tenantId, jobType) ?? modelOfStored(stats.get(statsKey(tenantId, jobType))),
   });
   let learnedAt = 0;
+  let savedAt = 0;
 
-  /** Folds the completion times whose cohort is complete into the fits (at most once a second). */
+  /** Refits the types with news (at most once a second) and stores the usable fits (every 10 s). */
   async function learn(): Promise<void> {
-    if (clock.now().getTime() - learnedAt < 1_000) return;
-    learnedAt = clock.now().getTime();
-    const changed = new Map<string, { tenantId: string; jobType: string; stats: TypeStats }>();
-    for (const o of learning.takeComplete()) {
-      const key = statsKey(o.tenantId, o.jobType);
-      const next = observeDuration(stats.get(key), o.durationMs);
-      stats.set(key, next);
-      changed.set(key, { tenantId: o.tenantId, jobType: o.jobType, stats: next });
-    }
-    await saveJobTypeStats(db, [...changed.values()], clock.now());
+    const now = clock.now().getTime();
+    if (now - learnedAt < 1_000) return;
+    learnedAt = now;
+    learner.refit();
+    if (now - savedAt < STATS_SAVE_MS) return;
+    savedAt = now;
+    const changed = learner.takeChanged();
+    for (const c of changed) stats.set(statsKey(c.tenantId, c.jobType), c.stats);
+    await saveJobTypeStats(db, changed, clock.now());
   }
 
   const loop = createWorkerLoop<ClaimedPoll, PollUpdate | undefined>({
@@ -167,6 +164,7 @@ export function createScheduler(
           upstreamHealth.recordAccepted(poll.tenantId);
         }
         if (result.kind === "rate_limited") budget.onRateLimited();
+        learner.observe(latest(), result);
         ack = decidePoll(latest(), result, { now: clock.now(), cadence, random, plan: timing.plan, hasModel: timing.hasModel });
         deps.metrics.pollFinished(result, ack);
         if (ack?.unknownStatus !== undefined) unknownStatus(ack.unknownStatus, poll);
@@ -188,11 +186,6 @@ export function createScheduler(
       });
       if (summary.fenced > 0) logger.warn({ fenced: summary.fenced }, "poll results dropped: a later claim owns them");
       if (summary.deliveriesCreated > 0) options.onDeliveriesCreated?.();
-      for (const ack of acks) {
-        if (!ack.observation) continue;
-        const { jobType, durationMs } = ack.observation;
-        learning.add({ tenantId: ack.tenantId, jobType, durationMs, startedAtMs: ack.observedAt.getTime() - durationMs });
-      }
       return acks.length;
     },
   });

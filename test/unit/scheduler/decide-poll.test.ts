@@ -242,92 +242,21 @@ describe("decidePoll", () => {
   });
 
   describe("ok, finished", () => {
-    /** Midpoint of the last two polls (NOW − 2 s) minus the start (NOW − 30 s). */
-    const MIDPOINT_DURATION = 28_000;
-    // [case, poll overrides, fetched job, event, observation]
-    it.each<[string, Partial<ClaimedPoll>, UpstreamJob, PollUpdate["event"], PollUpdate["observation"]]>([
-      [
-        "processing → completed",
-        {},
-        job("completed", { type: "render" }),
-        { type: "job.completed" },
-        { jobType: "render", durationMs: MIDPOINT_DURATION },
-      ],
-      [
-        "processing → failed",
-        {},
-        job("failed", { type: "render", error: "boom" }),
-        { type: "job.failed" },
-        undefined, // a failure time says nothing about how long the work takes
-      ],
-      [
-        "queued → canceled",
-        { emittedStatus: "queued" },
-        job("canceled", { type: "render" }),
-        { type: "job.canceled" },
-        undefined, // nor a cancel time
-      ],
+    // [case, poll overrides, fetched job, event] (what a finished job says about its type's completion time
+    // is the duration learner's: duration-learner.test.ts)
+    it.each<[string, Partial<ClaimedPoll>, UpstreamJob, PollUpdate["event"]]>([
+      ["processing → completed", {}, job("completed", { type: "render" }), { type: "job.completed" }],
+      ["processing → failed", {}, job("failed", { type: "render", error: "boom" }), { type: "job.failed" }],
+      ["queued → canceled", { emittedStatus: "queued" }, job("canceled", { type: "render" }), { type: "job.canceled" }],
       [
         "processing → completed after errors (counts cleared)",
         { errorCount: 2, notFoundCount: 1 },
         job("completed", { type: "render" }),
         { type: "job.completed" },
-        { jobType: "render", durationMs: MIDPOINT_DURATION },
       ],
-      [
-        "a type first seen at the end is learned from",
-        { jobType: null },
-        job("completed", { type: "render" }),
-        { type: "job.completed" },
-        { jobType: "render", durationMs: MIDPOINT_DURATION },
-      ],
-      [
-        "the type comes from the answer, cut to 100 characters",
-        {},
-        job("completed", { type: "a".repeat(101) }),
-        { type: "job.completed" },
-        { jobType: "a".repeat(100), durationMs: MIDPOINT_DURATION },
-      ],
-      [
-        "other start and previous poll",
-        { startedAt: at(-600_000), prevPolledAt: at(-10_001) },
-        job("completed", { type: "render" }),
-        { type: "job.completed" },
-        { jobType: "render", durationMs: 600_000 - 5_000.5 },
-      ],
-      // No observation: not seen running before, or no type, or no positive duration.
-      [
-        "first sight already completed",
-        { emittedStatus: null },
-        job("completed", { type: "render" }),
-        { type: "job.completed" },
-        undefined,
-      ],
-      [
-        "first poll already completed",
-        { emittedStatus: null, prevPolledAt: null },
-        job("completed", { type: "render" }),
-        { type: "job.completed" },
-        undefined,
-      ],
-      ["no previous poll", { prevPolledAt: null }, job("completed", { type: "render" }), { type: "job.completed" }, undefined],
-      ["no type in the answer", {}, job("completed"), { type: "job.completed" }, undefined],
-      ["a type that is not a string", {}, job("completed", { type: 7 }), { type: "job.completed" }, undefined],
-      [
-        "midpoint before the start",
-        { startedAt: at(-1_000), prevPolledAt: at(-5_000) },
-        job("completed", { type: "render" }),
-        { type: "job.completed" },
-        undefined,
-      ],
-      [
-        "midpoint at the start",
-        { startedAt: at(-2_000), prevPolledAt: at(-4_000) },
-        job("completed", { type: "render" }),
-        { type: "job.completed" },
-        undefined,
-      ],
-    ])("%s", (_name, overrides, fetched, event, observation) => {
+      ["a type first seen at the end", { jobType: null }, job("completed", { type: "render" }), { type: "job.completed" }],
+      ["first poll already completed", { emittedStatus: null, prevPolledAt: null }, job("completed"), { type: "job.completed" }],
+    ])("%s", (_name, overrides, fetched, event) => {
       const { ctx, calls } = context();
       const ack = defined(decidePoll(claimed(overrides), { kind: "ok", job: fetched }, ctx));
       expect(ack).toStrictEqual({
@@ -341,7 +270,6 @@ describe("decidePoll", () => {
         errorCount: 0,
         lastError: null,
         ...(event ? { event } : {}),
-        ...(observation ? { observation } : {}),
       });
       expect(calls).toEqual([]); // a finished job needs no plan
     });
