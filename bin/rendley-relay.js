@@ -15,7 +15,7 @@ const ext = built ? "js" : "ts";
 const { runCli } = await import(`${from}/cli/main.${ext}`);
 if (process.argv[2] === "serve") {
   // The long-running server survives the one known uncatchable postgres.js error, as `npm start` does.
-  const { guardDriverWriteBug } = await import(`${from}/main.${ext}`);
-  guardDriverWriteBug();
+  const { guardDriverBugs } = await import(`${from}/main.${ext}`);
+  guardDriverBugs();
 }
 process.exit(await runCli(process.argv.slice(2)));

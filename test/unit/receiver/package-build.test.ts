@@ -93,6 +93,15 @@ describe("package build (npm run build → dist/)", () => {
     },
   );
 
+  it("rendley-relay serve installs the driver guards under the name src/main.ts exports them", async () => {
+    // `serve` imports the guard by name from main; a renamed export once made the command crash at start.
+    const bin = readFileSync(join(ROOT, "bin/rendley-relay.js"), "utf8");
+    const name = /const \{ (\w+) \} = await import\(`\$\{from\}\/main\.\$\{ext\}`\)/.exec(bin)?.[1];
+    expect(name).toBeDefined();
+    const main = (await import("../../../src/main.js")) as Record<string, unknown>;
+    expect(typeof main[name!]).toBe("function");
+  });
+
   it(
     "plain node imports verifyCallback from the built receiver and verifies the relay's signature",
     { timeout: 30_000 },
