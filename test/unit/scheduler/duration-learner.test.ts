@@ -3,7 +3,6 @@ import type { ClaimedPoll } from "../../../src/domain/poll.js";
 import { createDurationLearner, MAX_JOBS_PER_TYPE } from "../../../src/scheduler/duration-learner.js";
 import { lognormalJobs, simulate } from "../../support/duration-sim.js";
 
-
 function poll(overrides: Partial<ClaimedPoll> = {}): ClaimedPoll {
   return {
     id: "poll_1",
