@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `rendley-relay` command: the compiled code in dist/ (`npm run build`; a published package ships it),
-// else src/ compiled on the fly by tsx (Node 20 cannot run TypeScript itself): in a checkout that was never
-// built, or whose src/ changed after the last build, so the command never runs stale code.
+// else src/ compiled on the fly by tsx (Node's own type stripping does not map src/'s `.js` imports to `.ts`):
+// in a checkout that was never built, or whose src/ changed after the last build, so the command never runs
+// stale code.
 import { fileURLToPath } from "node:url";
 import { distIsCurrent } from "./build-state.js";
 
@@ -12,6 +13,8 @@ if (!built) {
 }
 const from = built ? "../dist" : "../src";
 const ext = built ? "js" : "ts";
+// On an unsupported Node: one line and exit 1, before anything loads undici 8 or uses a newer API.
+await import(`${from}/check-node.${ext}`);
 const { runCli } = await import(`${from}/cli/main.${ext}`);
 if (process.argv[2] === "serve") {
   // The long-running server survives the one known uncatchable postgres.js error, as `npm start` does.

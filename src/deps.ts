@@ -57,14 +57,26 @@ export interface DepsOverrides {
   metrics?: RelayMetrics;
 }
 
+/**
+ * The keep-alive pool for Rendley's API. HTTP/1.1 only (`allowH2: false`), as with undici 7: undici 8 offers HTTP/2
+ * by default, which would multiplex polls over shared sessions and, on a cold start, queue them behind one protocol
+ * probe; the relay's concurrency (`POLL_CONCURRENCY` connections) and deadlines are measured on HTTP/1.1.
+ */
+export function createUpstreamAgent(config: Pick<Config, "pollConcurrency" | "upstreamTimeoutMs">): Agent {
+  return new Agent({
+    keepAliveTimeout: 30_000,
+    connections: config.pollConcurrency,
+    connect: { timeout: config.upstreamTimeoutMs },
+    allowH2: false,
+  });
+}
+
 export function createDeps(config: Config, db: Database, logger: Logger, overrides: DepsOverrides = {}): Deps {
   const clock = overrides.clock ?? systemClock;
   const secretBox = config.encryptionKey ? createSecretBox(config.encryptionKey) : undefined;
   const resolver = overrides.resolver ?? systemResolver;
   const metrics = overrides.metrics ?? createRelayMetrics({ loadSnapshot: () => loadMetricsSnapshot(db, clock.now()) });
-  const upstreamDispatcher =
-    overrides.upstreamDispatcher ??
-    new Agent({ keepAliveTimeout: 30_000, connections: config.pollConcurrency, connect: { timeout: config.upstreamTimeoutMs } });
+  const upstreamDispatcher = overrides.upstreamDispatcher ?? createUpstreamAgent(config);
   const callbackDispatcher =
     overrides.callbackDispatcher ??
     createGuardedAgent({

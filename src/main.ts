@@ -1,3 +1,5 @@
+// First: on an unsupported Node, one line and exit 1, before anything below loads (src/check-node.ts).
+import "./check-node.js";
 import { pathToFileURL } from "node:url";
 import { runServe } from "./cli/serve.js";
 import { isDriverConnectionLoss, isDriverWriteBug, recyclePostgresPools } from "./db/client.js";

@@ -51,7 +51,10 @@ export interface GuardedAgentOptions {
   resolver?: Resolver;
   /** Bound on resolution and, separately, on the TCP/TLS connect (default 10 000 ms). */
   connectTimeoutMs?: number;
-  /** Passed to the Agent (keepAliveTimeout, headersTimeout, …). `allowH2` and `maxCachedSessions` also reach the connector. */
+  /**
+   * Passed to the Agent (keepAliveTimeout, headersTimeout, …). `allowH2` and `maxCachedSessions` also reach the
+   * connector. `allowH2` defaults to false here: undici 8 offers HTTP/2 by default, callbacks stay on HTTP/1.1.
+   */
   agentOptions?: Omit<Agent.Options, "connect">;
   /**
    * For tests only: the connector that opens sockets once the guard has approved an address,
@@ -85,13 +88,15 @@ const TRY_NEXT_ADDRESS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH",
  * undici's `request()`, so each hop cannot bypass the guard.
  */
 export function createGuardedAgent(options: GuardedAgentOptions): Agent {
-  const { allowlist, resolver = systemResolver, connectTimeoutMs = 10_000, agentOptions = {} } = options;
+  const { allowlist, resolver = systemResolver, connectTimeoutMs = 10_000 } = options;
+  const agentOptions = { ...options.agentOptions, allowH2: options.agentOptions?.allowH2 ?? false };
   const base =
     options.connector ??
     buildConnector({
       timeout: connectTimeoutMs,
-      // Agent only forwards these to connectors it builds itself, and we build ours.
-      ...(agentOptions.allowH2 !== undefined ? { allowH2: agentOptions.allowH2 } : {}),
+      // Agent only forwards these to connectors it builds itself, and we build ours. undici 8's connector
+      // offers h2 in ALPN unless told not to.
+      allowH2: agentOptions.allowH2,
       ...(agentOptions.maxCachedSessions !== undefined ? { maxCachedSessions: agentOptions.maxCachedSessions } : {}),
     });
 

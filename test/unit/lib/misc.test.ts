@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeCursor, encodeCursor } from "../../../src/api/cursor.js";
-import { MAX_JSON_DEPTH, jsonDepth } from "../../../src/api/schemas.js";
+import { MAX_JSON_DEPTH, MetadataSchema, jsonDepth } from "../../../src/api/schemas.js";
 import { ValidationError } from "../../../src/errors.js";
 import { safeEqual, sha256Hex, stableStringify } from "../../../src/lib/hash.js";
 import { newId } from "../../../src/lib/ids.js";
@@ -214,7 +214,6 @@ describe("jsonDepth", () => {
 
   it("stops counting just past the limit on a 100 000-deep structure, without throwing", () => {
     const deep = chain(100_000);
-    expect(() => JSON.stringify(deep)).toThrow(RangeError); // recursion would overflow
     expect(jsonDepth(deep)).toBe(MAX_JSON_DEPTH + 1);
     expect(jsonDepth(deep, 5)).toBe(6);
     let arrays: unknown = [];
@@ -224,6 +223,18 @@ describe("jsonDepth", () => {
 
   it("MAX_JSON_DEPTH is 32", () => {
     expect(MAX_JSON_DEPTH).toBe(32);
+  });
+
+  // The relay's own limit, whatever the runtime's: metadata deeper than MAX_JSON_DEPTH is refused by the depth
+  // check, before the size check serializes it (a recursive JSON.stringify that older V8s overflow on).
+  const refusal = (value: unknown) => MetadataSchema.safeParse(value).error?.issues.map((issue) => issue.message);
+
+  it.each([MAX_JSON_DEPTH + 1, 1_000, 100_000])("metadata %i deep is refused as too deep, without throwing", (depth) => {
+    expect(refusal(chain(depth))).toEqual([`nests deeper than ${MAX_JSON_DEPTH} levels`]);
+  });
+
+  it("metadata exactly MAX_JSON_DEPTH deep is accepted", () => {
+    expect(refusal(chain(MAX_JSON_DEPTH))).toBeUndefined();
   });
 });
 
