@@ -3,8 +3,9 @@ import postgres from "postgres";
 /** The run's own database, `relay_chaos_<pid>`, on the server of CHAOS_DATABASE_URL / TEST_DATABASE_URL (never `test` itself). */
 export interface ChaosDatabase {
   readonly name: string;
+  /** The relays' URL: through `poolUrl`'s pooler when one is given, else straight to the server. */
   readonly url: string;
-  /** host and port of the server (for the outage proxy). */
+  /** host and port the relays connect to, the server's or its pooler's (for the outage proxy). */
   readonly host: string;
   readonly port: number;
   watchStatuses(): Promise<Record<string, number>>;
@@ -12,7 +13,8 @@ export interface ChaosDatabase {
   drop(): Promise<void>;
 }
 
-export async function createChaosDatabase(serverUrl: string): Promise<ChaosDatabase> {
+/** Created and dropped over `serverUrl` directly; with `poolUrl` (a pooler in front of that server) the relays go through it. */
+export async function createChaosDatabase(serverUrl: string, poolUrl?: string): Promise<ChaosDatabase> {
   const name = `relay_chaos_${process.pid}`;
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
@@ -21,11 +23,13 @@ export async function createChaosDatabase(serverUrl: string): Promise<ChaosDatab
   } finally {
     await admin.end({ timeout: 5 });
   }
-  const u = new URL(serverUrl);
+  const direct = new URL(serverUrl);
+  direct.pathname = `/${name}`;
+  const u = new URL(poolUrl ?? serverUrl);
   u.pathname = `/${name}`;
   const url = u.toString();
   const grouped = async (table: "watches" | "deliveries") => {
-    const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+    const sql = postgres(direct.toString(), { max: 1, onnotice: () => {}, connect_timeout: 10 });
     try {
       const rows = await sql.unsafe<{ status: string; n: number }[]>(
         `select status, count(*)::int as n from ${table} group by status`,

@@ -14,6 +14,10 @@ export interface ChaosOptions {
   /** `--no-kills`: no SIGKILL/SIGTERM, so each relay lives the whole run (a memory-over-time check). */
   kills: boolean;
   serverUrl: string;
+  /** TEST_DATABASE_POOL_URL: the relays reach their database through this pooler (PgBouncer) instead of `serverUrl`. */
+  poolUrl: string | undefined;
+  /** TEST_DATABASE_PREPARED_STATEMENTS=false: the relays run with DATABASE_PREPARED_STATEMENTS=false. */
+  preparedStatements: boolean;
 }
 
 export function parseOptions(argv: string[], env: Record<string, string | undefined>): ChaosOptions {
@@ -43,5 +47,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     flapDatabase: flag("--flap-db"),
     kills: !flag("--no-kills"),
     serverUrl,
+    poolUrl: env.TEST_DATABASE_POOL_URL || undefined,
+    preparedStatements: env.TEST_DATABASE_PREPARED_STATEMENTS !== "false",
   };
 }

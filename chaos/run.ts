@@ -61,8 +61,8 @@ async function main(): Promise<number> {
   log(
     `seed ${options.seed} (replay with --seed ${options.seed}), ${options.mode} run: ${options.watches} watches over ${options.durationMs / 1000} s`,
   );
-  db = await createChaosDatabase(options.serverUrl);
-  log(`database ${db.name} created`);
+  db = await createChaosDatabase(options.serverUrl, options.poolUrl);
+  log(`database ${db.name} created${options.poolUrl ? `; the relays reach it through the pooler at ${db.host}:${db.port}` : ""}`);
   proxy = await startTcpProxy({ host: db.host, port: db.port });
   upstream = await startFakeUpstream(rand.upstream, STALL_MS);
   receivers = await startReceivers(4, SECRET, rand.receivers, STALL_MS);
@@ -72,6 +72,7 @@ async function main(): Promise<number> {
     PORT: "0",
     HOST: "127.0.0.1",
     DATABASE_URL: proxy.via(db.url),
+    DATABASE_PREPARED_STATEMENTS: String(options.preparedStatements),
     RENDLEY_API_URL: upstream.url,
     RENDLEY_API_KEY: upstream.apiKey,
     RELAY_API_KEY: API_KEY,

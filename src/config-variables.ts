@@ -3,20 +3,9 @@ import { int, parseEncryptionKey, parsedBy, signingSecretProblem } from "./confi
 import { AI_ACTIONS } from "./domain/ai-actions.js";
 import { parseScheduleMs } from "./lib/duration.js";
 import { parseCallbackAllowlist } from "./security/callback-allowlist.js";
+import type { ConfigVariable } from "./config-variable.js";
 
-/** One environment variable of the relay: the `Config` property it fills, its default, its parser and what it means. */
-export type ConfigVariable = {
-  /** The `Config` property the parsed value fills. */
-  readonly property: string;
-  /** Parses the trimmed value (undefined when unset without a default); its messages follow the variable's name. */
-  readonly schema: z.ZodType<unknown, string | undefined>;
-  /** One line: what the variable means, as README.md's configuration table says. */
-  readonly doc: string;
-  /** The raw value used when the variable is unset or blank. */
-  readonly default?: string;
-  /** README.md's default cell when it is not `default` in backticks: "unset", "**required** …", "generated …", "empty". */
-  readonly defaultText?: string;
-} & ({ readonly default: string } | { readonly defaultText: string });
+export type { ConfigVariable };
 
 /**
  * Every environment variable the relay reads, by name, in the order problems are reported. `Config` is
@@ -43,6 +32,21 @@ export const CONFIG_VARIABLES = {
       .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
       .optional(),
     doc: "`postgres://…` uses Postgres; unset uses embedded PGlite.",
+  },
+  DATABASE_MIGRATION_URL: {
+    property: "databaseMigrationUrl",
+    defaultText: "unset (`DATABASE_URL`)",
+    schema: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
+      .optional(),
+    doc: "The same database over a direct connection (not a pooler), for migrations only; unset migrates over DATABASE_URL.",
+  },
+  DATABASE_PREPARED_STATEMENTS: {
+    property: "databasePreparedStatements",
+    default: "true",
+    schema: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).transform((v) => v === "true" || v === "1"),
+    doc: "`false` turns postgres.js's named prepared statements off: behind PgBouncer before 1.21 in transaction mode, or with max_prepared_statements = 0.",
   },
   RELAY_DATA_DIR: {
     property: "dataDir",
@@ -219,6 +223,12 @@ export const CONFIG_VARIABLES = {
     default: "16777216",
     schema: int(1024, 1024 * 1024 * 1024),
     doc: "A job list bigger than this is not read (the subscription's `last_error`); discovery resumes on the next listing.",
+  },
+  SHUTDOWN_UNREADY_MS: {
+    property: "shutdownUnreadyMs",
+    default: "2000",
+    schema: int(0, 60_000),
+    doc: "On SIGTERM, how long `/readyz` answers 503 while the API still serves, before the listener closes (so load balancers take the endpoint out first).",
   },
   LOG_LEVEL: {
     property: "logLevel",

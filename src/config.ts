@@ -27,6 +27,9 @@ function crossFieldProblems(input: Record<string, string | undefined>): string[]
   const max = Number(input.POLL_MAX_INTERVAL_MS);
   if (Number.isInteger(min) && Number.isInteger(max) && max < min)
     problems.push("POLL_MAX_INTERVAL_MS must not be below POLL_MIN_INTERVAL_MS");
+  if (input.DATABASE_MIGRATION_URL && !input.DATABASE_URL) {
+    problems.push("DATABASE_MIGRATION_URL needs DATABASE_URL: it is the same Postgres database over a direct connection");
+  }
   if (!input.RENDLEY_API_KEY && !input.RELAY_ADMIN_KEY) {
     problems.push("RENDLEY_API_KEY is required: set it to your Rendley API key, e.g. `RENDLEY_API_KEY=<your key> npm start`");
   }

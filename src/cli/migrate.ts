@@ -21,13 +21,14 @@ export function migrateCommand(ctx: CliContext): Command {
     .description("apply pending database migrations (DATABASE_URL, or PGlite in RELAY_DATA_DIR), then exit")
     .option("--json", "print {database, applied, total} as JSON")
     .action(async (o: { json?: boolean }) => {
-      const [{ loadConfig }, { ConfigError }, { coerceError }, { createDb }, { appliedMigrations, migrate }] = await Promise.all([
-        import("../config.js"),
-        import("../errors.js"),
-        import("../lib/error-for-log.js"),
-        import("../db/client.js"),
-        import("../db/migrate.js"),
-      ]);
+      const [{ loadConfig }, { ConfigError }, { coerceError }, { createDb, databaseOptions }, { appliedMigrations, migrate }] =
+        await Promise.all([
+          import("../config.js"),
+          import("../errors.js"),
+          import("../lib/error-for-log.js"),
+          import("../db/client.js"),
+          import("../db/migrate.js"),
+        ]);
       let config;
       try {
         config = loadConfig({ ...ctx.env, RENDLEY_API_KEY: ctx.env.RENDLEY_API_KEY || UNUSED_RENDLEY_KEY });
@@ -40,7 +41,7 @@ export function migrateCommand(ctx: CliContext): Command {
       const database = describeDatabase(config.databaseUrl, config.dataDir);
       let db: Awaited<ReturnType<typeof createDb>> | undefined;
       try {
-        db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, maxConnections: 1 });
+        db = await createDb({ ...databaseOptions(config), maxConnections: 1 });
         const before = await appliedMigrations(db);
         await migrate(db);
         const total = await appliedMigrations(db);

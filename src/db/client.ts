@@ -18,6 +18,10 @@ export interface Database {
   readonly orm: Orm;
   /** The Postgres URL (never logged); undefined on PGlite. */
   readonly url?: string;
+  /** Where migrations run when not over `url`: the same database over a direct connection (DATABASE_MIGRATION_URL). */
+  readonly migrationUrl?: string;
+  /** Whether postgres.js names and reuses prepared statements (DATABASE_PREPARED_STATEMENTS); Postgres only. */
+  readonly preparedStatements?: boolean;
   /** Runs raw SQL on the database (or the given transaction) and returns the rows, the same shape on both drivers. */
   rows<T>(query: SQL, executor?: Executor): Promise<T[]>;
   close(): Promise<void>;
@@ -30,6 +34,14 @@ export interface DbOptions {
   dataDir: string;
   /** postgres.js pool size (default 10). */
   maxConnections?: number;
+  /**
+   * postgres.js named prepared statements (default true). A pooler in transaction mode that does not track them
+   * (PgBouncer before 1.21, or with `max_prepared_statements = 0`) hands the next transaction another server
+   * connection, where the statement does not exist: false sends every query unnamed.
+   */
+  preparedStatements?: boolean | undefined;
+  /** The same database over a direct connection, for migrations only (DATABASE_MIGRATION_URL). */
+  migrationUrl?: string | undefined;
   /** A PGlite data dir tarball to start from (tests clone a migrated template this way). */
   loadDataDir?: Blob;
 }
@@ -78,13 +90,42 @@ async function rowsOf<T>(executor: Executor, query: SQL): Promise<T[]> {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
+/** The database settings of the relay's configuration, as `createDb` takes them. */
+export function databaseOptions(config: {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  databaseMigrationUrl?: string | undefined;
+  databasePreparedStatements: boolean;
+}): DbOptions {
+  return {
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    migrationUrl: config.databaseMigrationUrl,
+    preparedStatements: config.databasePreparedStatements,
+  };
+}
+
+/**
+ * PgBouncer refuses a startup parameter it does not track (`unsupported startup parameter: …`, unless the
+ * parameter is in its `ignore_startup_parameters`), and so may other poolers: the connection is closed at once.
+ */
+function refusedStartupParameter(err: unknown): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  return code === "08P01" && typeof message === "string" && /unsupported startup parameter/i.test(message);
+}
+
 /** Opens Postgres when a URL is given, otherwise embedded PGlite (locked to this process). */
 export async function createDb(options: DbOptions): Promise<Database> {
   if (options.databaseUrl) {
     const url = options.databaseUrl;
+    const prepare = options.preparedStatements ?? true;
+    // A session default sent at connection start. A pooler may refuse it (below); behind one, set it on the
+    // relay's role instead (README: Behind PgBouncer).
+    let sessionDefaults = true;
     const open = () => {
       const client = postgres(url, {
         max: options.maxConnections ?? 10,
+        prepare,
         onnotice: () => {},
         // After an outage, reconnect within a second (the default backs off to 20 s, past the delivery lease)…
         backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 1),
@@ -93,12 +134,21 @@ export async function createDb(options: DbOptions): Promise<Database> {
         connection: {
           application_name: "rendley-relay",
           // A transaction left open (a bug, a stalled process) must not hold row locks and bloat the hot tables.
-          idle_in_transaction_session_timeout: 10_000,
+          ...(sessionDefaults ? { idle_in_transaction_session_timeout: 10_000 } : {}),
         },
       });
       return { client, orm: drizzlePostgres({ client, schema, casing: "snake_case" }) as unknown as Orm };
     };
     let current = open();
+    // One connection now tells whether the server takes the startup parameters; this pool keeps it.
+    try {
+      await current.client`select 1`;
+    } catch (err) {
+      await current.client.end({ timeout: 1 }).catch(() => {});
+      if (!refusedStartupParameter(err)) throw err;
+      sessionDefaults = false;
+      current = open();
+    }
     const recycle = () => {
       const old = current;
       current = open();
@@ -111,6 +161,8 @@ export async function createDb(options: DbOptions): Promise<Database> {
         return current.orm;
       },
       url,
+      ...(options.migrationUrl ? { migrationUrl: options.migrationUrl } : {}),
+      preparedStatements: prepare,
       rows: (query, executor) => rowsOf(executor ?? current.orm, query),
       close: () => {
         livePools.delete(recycle);

@@ -270,10 +270,10 @@ describe.runIf(process.env.TEST_DATABASE_URL)(
     let second: Relay;
     beforeAll(async () => {
       world = await startWorld({ driver: "postgres", env: { UPSTREAM_TIMEOUT_MS: "5000" } });
-      second = await startRelay(
-        loadConfig({ ...relayTestEnv(world.rendley), DATABASE_URL: world.store.databaseUrl!, UPSTREAM_TIMEOUT_MS: "5000" }),
-        { logger: createLogger({ level: "silent" }), roles: { scheduler: false, delivery: false, maintenance: false } },
-      );
+      second = await startRelay(loadConfig({ ...relayTestEnv(world.rendley), ...world.store.env, UPSTREAM_TIMEOUT_MS: "5000" }), {
+        logger: createLogger({ level: "silent" }),
+        roles: { scheduler: false, delivery: false, maintenance: false },
+      });
     });
     afterAll(async () => {
       await second?.stop({ graceMs: 100 });

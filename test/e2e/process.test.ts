@@ -28,7 +28,7 @@ describe.each(DRIVERS)("the relay process on %s", (driver) => {
 
   const env = () => ({
     ...relayTestEnv(rendley),
-    ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : { RELAY_DATA_DIR: dataDir }),
+    ...(store.databaseUrl ? store.env : { RELAY_DATA_DIR: dataDir }),
   });
   const start = async (extra: Record<string, string> = {}) => {
     const p = spawnRelay({ ...env(), ...extra });

@@ -27,7 +27,7 @@ describe.runIf(PG)("two relays whose clocks differ by 30 s (Postgres)", () => {
     await Promise.all([rendley?.close(), receiver?.close()]);
   });
 
-  const relayEnv = (store: TestStore) => ({ ...relayTestEnv(rendley), DATABASE_URL: store.databaseUrl! });
+  const relayEnv = (store: TestStore) => ({ ...relayTestEnv(rendley), ...store.env });
   /** Registers a watch on `jobId` through `relay` and returns its id. */
   const register = async (relay: Relay, jobId: string): Promise<string> => {
     const res = await fetch(`${relay.url}/v1/watches`, {

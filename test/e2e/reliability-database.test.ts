@@ -2,7 +2,6 @@ import { sql } from "drizzle-orm";
 import { createServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { createDb } from "../../src/db/client.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { startRelay, type Relay } from "../../src/relay.js";
 import { startFakeRendley, type FakeRendley } from "../support/fake-rendley.js";
@@ -10,7 +9,7 @@ import { startReceiver, type Receiver } from "../support/receiver.js";
 import { captureLogs, relayTestEnv, TEST_API_KEY, TEST_SECRET } from "../support/relay-harness.js";
 import { spawnRelay, type RelayProcess } from "../support/relay-process.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
-import { createTestStore, type TestStore } from "../support/test-db.js";
+import { createTestStore, openTestDb, relayDatabaseServer, type TestStore } from "../support/test-db.js";
 import { waitFor } from "../support/wait-for.js";
 
 const PG = process.env.TEST_DATABASE_URL;
@@ -25,7 +24,7 @@ const freePort = () =>
 if (!PG)
   console.warn("reliability-database: TEST_DATABASE_URL is not set, so the database-outage tests (Postgres only) do not run");
 
-/** Outages are cut with a TCP proxy in front of Postgres: the shared server itself is never restarted. */
+/** Outages are cut with a TCP proxy in front of Postgres (or of its pooler): the shared server itself is never restarted. */
 describe.runIf(PG)("the relay when its database goes away (Postgres)", () => {
   let rendley: FakeRendley;
   let receiver: Receiver;
@@ -34,12 +33,11 @@ describe.runIf(PG)("the relay when its database goes away (Postgres)", () => {
   const procs: RelayProcess[] = [];
 
   beforeAll(async () => {
-    const target = new URL(PG!);
     [rendley, receiver, store, proxy] = await Promise.all([
       startFakeRendley(),
       startReceiver({ secrets: [TEST_SECRET] }),
       createTestStore("postgres"),
-      startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) }),
+      startTcpProxy(relayDatabaseServer()),
     ]);
   });
   afterAll(async () => {
@@ -51,6 +49,7 @@ describe.runIf(PG)("the relay when its database goes away (Postgres)", () => {
 
   const env = () => ({
     ...relayTestEnv(rendley),
+    ...store.env,
     DATABASE_URL: proxy.via(store.databaseUrl!),
   });
   const get = async (base: string, path: string) => {
@@ -110,7 +109,7 @@ describe.runIf(PG)("the relay when its database goes away (Postgres)", () => {
       expect((await get(relay.url, "/healthz")).status).toBe(200);
       await waitFor(() => receiver.received.filter((r) => r.status === 200).length >= 6, { timeoutMs: 15_000 });
       // The receiver said 200, but the results cannot be written: seen from outside the proxy, the claims are still held.
-      const direct = await createDb({ databaseUrl: store.databaseUrl, dataDir: "memory://" });
+      const direct = await openTestDb(store);
       try {
         const held = await direct.rows<{ n: number }>(
           sql`select count(*)::int as n from deliveries where status = 'pending' and locked_by is not null`,

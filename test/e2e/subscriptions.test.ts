@@ -290,7 +290,7 @@ describe.runIf(PG)("subscriptions across two relays on one Postgres", () => {
       createTestStore("postgres"),
     ]);
     const logger = createLogger({ level: "warn", destination: captureLogs().stream });
-    const env = { ...relayTestEnv(rendley), ...ENV, DATABASE_URL: store.databaseUrl! };
+    const env = { ...relayTestEnv(rendley), ...ENV, ...store.env };
     for (let i = 0; i < 2; i++) relays.push(await startRelay(loadConfig(env), { logger }));
   });
   afterAll(async () => {

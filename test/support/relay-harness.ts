@@ -95,7 +95,7 @@ export async function startWorld(
     ...relayTestEnv(rendley),
     RELAY_DATA_DIR: "memory://",
     LOG_LEVEL: "debug",
-    ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}),
+    ...store.env,
     ...options.env,
   };
   const logger = createLogger({ level: "debug", destination: stream });
