@@ -10,13 +10,14 @@ import { controlAgent } from "./http.js";
 import { machineInfo } from "./metrics.js";
 import { buildRelay, cleanupAll, installProcessCleanup } from "./processes.js";
 import type { Scenario, ScenarioContext, ScenarioResult } from "./scenario.js";
+import { burst } from "./scenarios/burst.js";
 import { cold } from "./scenarios/cold.js";
 import { latency } from "./scenarios/latency.js";
 import { replicas } from "./scenarios/replicas.js";
 import { scale } from "./scenarios/scale.js";
 import { throughput } from "./scenarios/throughput.js";
 
-const SCENARIOS: Record<string, Scenario> = { throughput, latency, cold, scale, replicas };
+const SCENARIOS: Record<string, Scenario> = { throughput, latency, cold, scale, replicas, burst };
 const RESULTS_DIR = fileURLToPath(new URL("./results/", import.meta.url));
 
 const USAGE = `usage: npm run bench -- [--quick] [--scenario ${Object.keys(SCENARIOS).join("|")}]… [--seed n]

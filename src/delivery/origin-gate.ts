@@ -60,6 +60,11 @@ export function createOriginGate(options: { perOriginConcurrency: number; thresh
       return [...inFlight].filter(([, n]) => n >= options.perOriginConcurrency).map(([origin]) => origin);
     },
 
+    /** How many more requests to `origin` may start now. */
+    room(origin: string): number {
+      return options.perOriginConcurrency - (inFlight.get(origin) ?? 0);
+    },
+
     /** `<tenant> <origin>` pairs whose breaker holds deliveries back right now. */
     pausedPairs(now: Date): string[] {
       const out: string[] = [];

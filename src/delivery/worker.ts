@@ -1,5 +1,5 @@
 import { claimDueDeliveries } from "../db/queries/claim-due-deliveries.js";
-import type { ClaimedDelivery, DeliveryOutcome } from "../domain/delivery.js";
+import type { ClaimedDelivery, DeliveryIntake, DeliveryOutcome, DeliveryReservation, NewDelivery } from "../domain/delivery.js";
 import { deferOriginDeliveries, saveOriginStates } from "../db/queries/origin-states.js";
 import { recordDeliveryResults } from "../db/queries/record-delivery-results.js";
 import { activeSigningSecrets } from "../db/queries/signing-secrets.js";
@@ -20,7 +20,8 @@ const SECRET_CACHE_MS = 5_000;
 /** A refused or reset connection this quick gets one immediate retry that is not counted as an attempt. */
 const QUICK_FAILURE_MS = 1_000;
 
-export interface DeliveryWorker extends WorkerLoop {
+/** The sender, which also takes the messages created already leased to it (DeliveryIntake: no claim for those). */
+export interface DeliveryWorker extends WorkerLoop, DeliveryIntake {
   /** Forgets cached signing secrets (after a rotation) so the next callback signs with the new set. */
   invalidateSecrets(tenantId?: string): void;
 }
@@ -44,6 +45,11 @@ export type DeliveryWorkerDeps = Pick<
  * The sender: claims due deliveries, signs and POSTs each (at most DELIVERY_CONCURRENCY at once and
  * DELIVERY_PER_ORIGIN_CONCURRENCY per receiver origin, behind a circuit breaker per origin), and writes
  * outcomes and attempts back in batches.
+ *
+ * The messages of the events this process's scheduler sees skip the claim: `reserve` holds a slot for each one it
+ * can send now (a free slot of the loop, room under its origin's cap, no breaker holding the origin back), the
+ * scheduler's write creates those leased to this worker, and `settle` runs them as if claimed. The others are
+ * created due and go through the claim, here or in another process; so do leased ones whose process died.
  */
 export function createDeliveryWorker(deps: DeliveryWorkerDeps, options: { workerId: string }): DeliveryWorker {
   const { config, db, clock, random, upstream } = deps;
@@ -58,6 +64,16 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps, options: { worker
     cooldownMs: config.breakerCooldownMs,
   });
   deps.metrics.observeBreakers(() => gate.states());
+  /** Per origin: slots held for messages being created leased to this worker, not yet admitted by the gate. */
+  const reservedAt = new Map<string, number>();
+  const roomAt = (origin: string) => gate.room(origin) - (reservedAt.get(origin) ?? 0);
+  const hold = (origin: string, n: number) => {
+    const held = (reservedAt.get(origin) ?? 0) + n;
+    if (held > 0) reservedAt.set(origin, held);
+    else reservedAt.delete(origin);
+  };
+  /** Origins this process will not call now: at their cap, counting the slots held for them. */
+  const fullOrigins = () => [...new Set([...gate.fullOrigins(), ...[...reservedAt.keys()].filter((o) => roomAt(o) <= 0)])];
 
   async function secretsFor(tenantId: string): Promise<string[]> {
     const cached = secretCache.get(tenantId);
@@ -131,7 +147,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps, options: { worker
         backlog,
         now: deps.clockDrivesDatabase ? clock.now() : undefined, // leases run on the database's clock
         leaseMs,
-        skipOrigins: gate.fullOrigins(),
+        skipOrigins: fullOrigins(),
         skipTenantOrigins: gate.pausedPairs(clock.now()),
       }),
     async process(d, signal) {
@@ -185,8 +201,34 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps, options: { worker
     },
   });
 
+  function reserve(deliveries: readonly NewDelivery[]): DeliveryReservation {
+    const slots = loop.reserve(deliveries.length); // 0 when the loop is not running (no delivery role, stopping)
+    const origins = new Map<string, string>(); // id → origin, of the ones held
+    const paused = slots > 0 ? new Set(gate.pausedPairs(clock.now())) : undefined;
+    for (const d of deliveries) {
+      if (origins.size === slots) break;
+      if (paused?.has(`${d.tenantId} ${d.origin}`) || roomAt(d.origin) <= 0) continue;
+      origins.set(d.id, d.origin);
+      hold(d.origin, 1);
+    }
+    if (origins.size < slots) loop.adopt([], slots - origins.size);
+    let settled = false;
+    return {
+      ids: new Set(origins.keys()),
+      settle(leased) {
+        if (settled) return;
+        settled = true;
+        for (const origin of origins.values()) hold(origin, -1);
+        loop.adopt(leased, origins.size);
+      },
+    };
+  }
+
   return {
     ...loop,
+    workerId: options.workerId,
+    leaseMs,
+    reserve,
     get contiguousErrors() {
       return loop.contiguousErrors;
     },

@@ -1,4 +1,4 @@
-import { buildEventBody, eventRank, type EventType } from "./events.js";
+import { eventBodies, eventRank, type EventBodies, type EventOfJob, type EventType } from "./events.js";
 import type { JobService, UpstreamJob } from "./job.js";
 import type { AttemptTrigger } from "./watch.js";
 
@@ -45,8 +45,16 @@ export interface NewDelivery {
   extraHeaders: Record<string, string> | null;
 }
 
-/** The message of `event` for `watch`: the body built and serialised once, the watch's schedule and headers with it. */
-export function newDelivery(id: string, watch: WatchTarget, event: DeliveryEvent): NewDelivery {
+/**
+ * The message of `event` for `watch`: the body built and serialised once, the watch's schedule and headers with it.
+ * @param bodies the event's bodies (eventBodies), when several watches on the job share its serialised part
+ */
+export function newDelivery(
+  id: string,
+  watch: WatchTarget,
+  event: DeliveryEvent,
+  bodies: EventBodies = eventBodies(eventOfJob(watch, event)),
+): NewDelivery {
   return {
     id,
     tenantId: watch.tenantId,
@@ -55,20 +63,22 @@ export function newDelivery(id: string, watch: WatchTarget, event: DeliveryEvent
     rank: eventRank(event.type),
     callbackUrl: watch.callbackUrl,
     origin: new URL(watch.callbackUrl).origin,
-    body: buildEventBody({
-      type: event.type,
-      observedAt: event.observedAt,
-      watchId: watch.id,
-      jobId: watch.jobId,
-      service: watch.service,
-      subscriptionId: watch.subscriptionId,
-      job: event.job,
-      metadata: watch.metadata,
-      ...(event.reason ? { reason: event.reason } : {}),
-    }),
+    body: bodies({ watchId: watch.id, subscriptionId: watch.subscriptionId, metadata: watch.metadata }),
     jobFetchedAt: event.jobFetchedAt,
     retryScheduleMs: watch.retryScheduleMs,
     extraHeaders: watch.callbackHeaders,
+  };
+}
+
+/** What the body of `event` says of the job (the same for every watch on it). */
+export function eventOfJob(watch: Pick<WatchTarget, "jobId" | "service">, event: DeliveryEvent): EventOfJob {
+  return {
+    type: event.type,
+    observedAt: event.observedAt,
+    jobId: watch.jobId,
+    service: watch.service,
+    job: event.job,
+    ...(event.reason ? { reason: event.reason } : {}),
   };
 }
 
@@ -93,6 +103,48 @@ export interface ClaimedDelivery {
   /** This attempt's number over the delivery's life (numbers the attempt log). */
   attempt: number;
   trigger: AttemptTrigger;
+}
+
+/** A message created already leased to the process that will send it: its first attempt, as a claim would hand it out. */
+export function leasedDelivery(d: NewDelivery, claimSeq: number): ClaimedDelivery {
+  return {
+    id: d.id,
+    tenantId: d.tenantId,
+    watchId: d.watchId,
+    event: d.event,
+    callbackUrl: d.callbackUrl,
+    origin: d.origin,
+    body: d.body,
+    jobFetchedAt: d.jobFetchedAt,
+    retryScheduleMs: d.retryScheduleMs,
+    extraHeaders: d.extraHeaders,
+    claimSeq,
+    seriesAttempt: 1,
+    attempt: 1,
+    trigger: "scheduled",
+  };
+}
+
+/**
+ * A delivery worker that takes messages created already leased to it: the write that records a job's event
+ * leases the new messages to the process that saw the event, which sends them at once, with no claim. A message
+ * it cannot take now is created unleased and due, for any process's claim.
+ */
+export interface DeliveryIntake {
+  /** Written into the leased rows' `locked_by`. */
+  readonly workerId: string;
+  /** A claim's lease: a leased row is due again (for any process to claim) this long after it was created. */
+  readonly leaseMs: number;
+  /** Holds a sending slot for each of `deliveries` it can send now (free concurrency, origin caps, closed breakers). */
+  reserve(deliveries: readonly NewDelivery[]): DeliveryReservation;
+}
+
+/** Slots a delivery worker holds for messages about to be created leased to it. */
+export interface DeliveryReservation {
+  /** The messages to create leased to the worker. */
+  readonly ids: ReadonlySet<string>;
+  /** Sends the messages that were created leased (their ids among `ids`) and frees every other slot. Called once: with none when the write failed. */
+  settle(leased: readonly ClaimedDelivery[]): void;
 }
 
 /** An attempt as recorded in the log. */

@@ -51,45 +51,74 @@ export interface EventBody {
 /** Callback bodies stay under this size (receivers and proxies commonly cap request bodies). */
 export const MAX_EVENT_BODY_BYTES = 256 * 1024;
 
-/**
- * Builds the callback body for one watch. `job` is the upstream object verbatim (input_data/result_data
- * stay JSON strings, the status as Rendley spelt it); `status` is the relay's spelling of it, `error` its message
- * (Rendley sends a string or an object), `result` is result_data parsed for convenience. A body that would exceed
- * MAX_EVENT_BODY_BYTES loses `job.input_data` (the request that started the job, which the app already has)
- * and says so with `data.truncated: true`.
- */
-export function buildEventBody(input: {
+/** What an event's body says of the job: the same for every watch on it. */
+export interface EventOfJob {
   type: EventType;
   observedAt: Date;
-  watchId: string;
   jobId: string;
   /** Default `api`. */
   service?: JobService | undefined;
-  subscriptionId?: string | null | undefined;
   job: UpstreamJob | null;
-  metadata: Record<string, unknown> | null;
   reason?: string;
-}): string {
-  const { job } = input;
-  const body: EventBody = {
-    type: input.type,
-    timestamp: input.observedAt.toISOString(),
-    data: {
-      watch_id: input.watchId,
-      job_id: input.jobId,
-      service: input.service ?? "api",
-      ...(input.subscriptionId ? { subscription_id: input.subscriptionId } : {}),
-      status: job ? (jobStatusOf(input.service ?? "api", job.status) ?? job.status) : null,
-      job,
-      result: job ? parseResult(job) : null,
-      error: jobErrorMessage(job),
-      metadata: input.metadata,
-      ...(input.reason ? { reason: input.reason } : {}),
-    },
+}
+
+/** What an event's body says of the watch it goes to. */
+export interface EventOfWatch {
+  watchId: string;
+  subscriptionId?: string | null | undefined;
+  metadata: Record<string, unknown> | null;
+}
+
+/** The bodies of one event of a job: one per watch, `(watch) => body`. */
+export type EventBodies = (watch: EventOfWatch) => string;
+
+/** `,"key":<value>` as JSON.stringify writes a member; nothing for `undefined`, which it leaves out. */
+function member(key: string, value: unknown, first = false): string {
+  const text = JSON.stringify(value) as string | undefined;
+  return text === undefined ? "" : `${first ? "" : ","}"${key}":${text}`;
+}
+
+/**
+ * The callback bodies of one event of a job, for every watch on it. `job` is the upstream object verbatim
+ * (input_data/result_data stay JSON strings, the status as Rendley spelt it); `status` is the relay's spelling of
+ * it, `error` its message (Rendley sends a string or an object), `result` is result_data parsed for convenience. A
+ * body that would exceed MAX_EVENT_BODY_BYTES loses `job.input_data` (the request that started the job, which the
+ * app already has) and says so with `data.truncated: true`.
+ *
+ * The job's part (its object, result and error: nearly all the bytes) is serialised once; each watch's body is
+ * that text with the watch's fields (`watch_id`, `subscription_id`, `metadata`) put in their places: byte for
+ * byte what JSON.stringify makes of the whole EventBody.
+ */
+export function eventBodies(event: EventOfJob): EventBodies {
+  const { job } = event;
+  const service = event.service ?? "api";
+  const jobPart = (j: UpstreamJob | null): string =>
+    member("status", j ? (jobStatusOf(service, j.status) ?? j.status) : null) +
+    member("job", j) +
+    member("result", j ? parseResult(j) : null) +
+    member("error", jobErrorMessage(j));
+  const head = `{${member("type", event.type, true)}${member("timestamp", event.observedAt.toISOString())},"data":{"watch_id":`;
+  const middle = `${member("job_id", event.jobId)}${member("service", service)}`;
+  const full = jobPart(job);
+  const tail = `${event.reason ? member("reason", event.reason) : ""}}}`;
+  const fixedBytes = Buffer.byteLength(head + middle + full + tail);
+  let truncated: string | undefined;
+  return (watch) => {
+    const watchId = JSON.stringify(watch.watchId);
+    const subscription = watch.subscriptionId ? member("subscription_id", watch.subscriptionId) : "";
+    const metadata = member("metadata", watch.metadata);
+    const ownBytes = Buffer.byteLength(watchId + subscription + metadata);
+    if (fixedBytes + ownBytes <= MAX_EVENT_BODY_BYTES || !job || job.input_data == null) {
+      return head + watchId + middle + subscription + full + metadata + tail;
+    }
+    truncated ??= jobPart({ ...job, input_data: null });
+    return `${head}${watchId}${middle}${subscription}${truncated}${metadata}${tail.slice(0, -2)},"truncated":true}}`;
   };
-  const text = JSON.stringify(body);
-  if (Buffer.byteLength(text) <= MAX_EVENT_BODY_BYTES || !job || job.input_data == null) return text;
-  return JSON.stringify({ ...body, data: { ...body.data, job: { ...job, input_data: null }, truncated: true } });
+}
+
+/** The callback body for one watch (one JSON document, serialised once and signed as these exact bytes): see eventBodies. */
+export function buildEventBody(input: EventOfJob & EventOfWatch): string {
+  return eventBodies(input)(input);
 }
 
 /**

@@ -59,6 +59,18 @@ export interface WorkerLoop {
   readonly contiguousErrors: number;
 }
 
+/** A worker loop that also runs items claimed elsewhere, in slots held for them. */
+export interface AdoptingWorkerLoop<Item> extends WorkerLoop {
+  /**
+   * Holds up to `count` processing slots for items claimed elsewhere (rows created already leased to this
+   * process), so the loop's own claims leave them free. Returns how many it holds: 0 unless the loop runs.
+   * Every reservation ends with `adopt`.
+   */
+  reserve(count: number): number;
+  /** Runs `items` (claimed elsewhere, at most `reserved` of them) in `reserved` slots from `reserve`, and frees the rest. */
+  adopt(items: readonly Item[], reserved: number): void;
+}
+
 /** Claims and acks retry at least this often while the database is away (an ack must land before its lease ends). */
 const MAX_BACKOFF_MS = 2_000;
 
@@ -75,7 +87,7 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
  * processed; results waiting for their write are bounded separately (`maxUnacked`), which bounds memory
  * and the ack backlog.
  */
-export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, Result>): WorkerLoop {
+export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, Result>): AdoptingWorkerLoop<Item> {
   const { name, concurrency, logger } = options;
   const idleMs = options.idleMs ?? 200;
   const policy = createClaimPolicy(concurrency, options.maxUnacked);
@@ -192,6 +204,21 @@ export function createWorkerLoop<Item, Result>(options: WorkerLoopOptions<Item, 
       return items.length;
     },
     nudge: wakeSignal.wake,
+    reserve(count) {
+      if (phase !== "running") return 0;
+      const held = Math.max(0, Math.min(count, policy.concurrency - inProcess, policy.maxUnacked - unacked));
+      inProcess += held; // counted as claimed: the loop's own claims leave these slots alone, and stop() waits for them
+      unacked += held;
+      return held;
+    },
+    adopt(adopted, reserved) {
+      const unused = reserved - adopted.length;
+      if (unused < 0) throw new Error(`${name}: adopted ${adopted.length} items in ${reserved} reserved slots`);
+      inProcess -= unused;
+      unacked -= unused;
+      for (const item of adopted) void run(item).then(processed); // stopping: run() hands each back at once
+      if (unused > 0) wakeSignal.wake();
+    },
     get contiguousErrors() {
       return errors();
     },

@@ -4,6 +4,7 @@ import { loadJobTypeStats, saveJobTypeStats } from "../db/queries/job-type-stats
 import { recordPollResults } from "../db/queries/record-poll-results.js";
 import { heartbeat } from "../db/queries/relay-heartbeat.js";
 import type { Deps } from "../deps.js";
+import type { DeliveryIntake } from "../domain/delivery.js";
 import type { ClaimedPoll, PollUpdate } from "../domain/poll.js";
 import { statsKey, type TypeStats } from "../domain/type-stats.js";
 import { errorForLog } from "../lib/error-for-log.js";
@@ -36,11 +37,13 @@ export type SchedulerDeps = Pick<
  * each from Rendley (at most POLL_CONCURRENCY at once), and writes back, in batches, only the polls that
  * changed something, creating the callbacks of jobs that changed state. Polls are placed by predictive
  * polling once a job type has history, else by plain backoff (poll-timing.ts: when a job is polled next).
- * @param options.onDeliveriesCreated called after a write created deliveries (wakes the delivery worker)
+ * @param options.onDeliveriesCreated called after a write created deliveries that need a claim (wakes the delivery worker)
+ * @param options.deliveries this process's delivery worker: the messages of the events this scheduler sees are
+ *   created leased to it, as many as it can send at once, and handed to it without a claim (recordPollResults)
  */
 export function createScheduler(
   deps: SchedulerDeps,
-  options: { workerId: string; onDeliveriesCreated?: () => void },
+  options: { workerId: string; onDeliveriesCreated?: () => void; deliveries?: DeliveryIntake | undefined },
 ): WorkerLoop & { readonly budget: UpstreamBudget } {
   const { config, db, clock, random, upstream, upstreamHealth } = deps;
   const logger = deps.logger.child({ component: "scheduler" });
@@ -180,12 +183,13 @@ export function createScheduler(
       if (acks.length === 0) return 0; // every poll unchanged: its claim already wrote its next poll time
       const now = clock.now();
       const summary = await recordPollResults(db, acks, {
+        intake: options.deliveries,
         now,
         planFanOut: (updates, watches) =>
           planFanOut(updates, watches, { newDeliveryId: () => newId("msg", random, now.getTime()) }),
       });
       if (summary.fenced > 0) logger.warn({ fenced: summary.fenced }, "poll results dropped: a later claim owns them");
-      if (summary.deliveriesCreated > 0) options.onDeliveriesCreated?.();
+      if (summary.deliveriesCreated > summary.handedOver) options.onDeliveriesCreated?.();
       return acks.length;
     },
   });

@@ -53,7 +53,7 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
     const [p] = await claim();
     f.clock.advance(100);
     const summary = await ack([p!], () => job("job_a", "queued"));
-    expect(summary).toEqual({ written: 1, fenced: 0, deliveriesCreated: 0 });
+    expect(summary).toEqual({ written: 1, fenced: 0, deliveriesCreated: 0, handedOver: 0 });
     const [row] = await f.rows<{ job_status: string; poll_count: number; plan: number[] }>(
       sql`select job_status, poll_count, plan_ms as plan from polls`,
     );
@@ -70,7 +70,12 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
     f.clock.advance(first);
     const [again] = await claim();
     expect(again).toMatchObject({ pollCount: 2 });
-    expect(await ack([again!], () => job("job_a", "queued"))).toEqual({ written: 0, fenced: 0, deliveriesCreated: 0 });
+    expect(await ack([again!], () => job("job_a", "queued"))).toEqual({
+      written: 0,
+      fenced: 0,
+      deliveriesCreated: 0,
+      handedOver: 0,
+    });
     const [after] = await f.rows<{ plan: number[] }>(sql`select plan_ms as plan from polls`);
     expect(after!.plan).toEqual(row!.plan.slice(1));
     expect(await nextInMs()).toBe(row!.plan[0]! - (f.clock.now().getTime() - Date.UTC(2026, 0, 1, 12)));
@@ -88,7 +93,12 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
     f.clock.advance(20_000);
     const [theirs] = await claim(10, "w2");
     expect(theirs!.claimSeq).toBe(mine!.claimSeq + 1);
-    expect(await ack([mine!], () => job("job_a", "completed"))).toEqual({ written: 0, fenced: 1, deliveriesCreated: 0 });
+    expect(await ack([mine!], () => job("job_a", "completed"))).toEqual({
+      written: 0,
+      fenced: 1,
+      deliveriesCreated: 0,
+      handedOver: 0,
+    });
     expect(await f.rows(sql`select status, job_status from polls`)).toEqual([{ status: "active", job_status: "queued" }]);
     expect(await f.rows(sql`select count(*)::int as n from deliveries`)).toEqual([{ n: 0 }]);
   });
@@ -123,7 +133,7 @@ describe.each(DRIVERS)("poll storage on %s", (driver) => {
     const summary = await ack(polls, (p) =>
       p.jobId === "job_a" ? job("job_a", "completed", { result_data: '{"storage_url":"u"}' }) : job("job_b", "processing"),
     );
-    expect(summary).toEqual({ written: 2, fenced: 0, deliveriesCreated: 1 });
+    expect(summary).toEqual({ written: 2, fenced: 0, deliveriesCreated: 1, handedOver: 0 });
 
     const watches = await f.rows<{ id: string; status: string }>(sql`select id, status from watches order by id`);
     expect(Object.fromEntries(watches.map((w) => [w.id, w.status]))).toEqual({

@@ -5,6 +5,7 @@ import { bootstrapDefaultTenant } from "../../src/db/queries/bootstrap-tenant.js
 import { DEFAULT_TENANT_ID } from "../../src/domain/tenant.js";
 import { claimDuePolls } from "../../src/db/queries/claim-due-polls.js";
 import { type ClaimedPoll } from "../../src/domain/poll.js";
+import type { DeliveryIntake } from "../../src/domain/delivery.js";
 import { createWatch } from "../../src/db/queries/create-watch.js";
 import { recordPollResults, type PollWriteSummary } from "../../src/db/queries/record-poll-results.js";
 import { decidePoll, releasePoll } from "../../src/scheduler/decide-poll.js";
@@ -39,6 +40,8 @@ export interface StorageFixture {
   settlePolls(
     polls: readonly ClaimedPoll[],
     answer: (poll: ClaimedPoll) => JobFetchResult | undefined,
+    /** A delivery worker that takes the new messages leased to it (recordPollResults' `intake`). */
+    intake?: DeliveryIntake,
   ): Promise<PollWriteSummary>;
   /** Rows of a table, for asserting what changed and what did not. */
   rows<T>(query: ReturnType<typeof sql>): Promise<T[]>;
@@ -78,7 +81,7 @@ export async function createStorageFixture(driver: DriverName): Promise<StorageF
         now: clock.now(),
         schedule: claimSchedule({ minIntervalMs: 1000, maxIntervalMs: o.maxIntervalMs ?? 10_000 }),
       }),
-    settlePolls(polls, answer) {
+    settlePolls(polls, answer, intake) {
       const cadence = { minIntervalMs: 1000, maxIntervalMs: 10_000 };
       const plan = (_p: ClaimedPoll, _type: string | undefined, elapsedMs: number) => backoffPlan(elapsedMs, cadence, random);
       const acks = polls.flatMap((p) => {
@@ -88,6 +91,7 @@ export async function createStorageFixture(driver: DriverName): Promise<StorageF
       });
       const now = clock.now();
       return recordPollResults(db, acks, {
+        intake,
         now,
         planFanOut: (updates, watches) =>
           planFanOut(updates, watches, { newDeliveryId: () => newId("msg", random, now.getTime()) }),

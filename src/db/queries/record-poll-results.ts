@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { FanOut, WatchOnJob } from "../../domain/delivery.js";
+import type { ClaimedDelivery, DeliveryIntake, DeliveryReservation, FanOut, WatchOnJob } from "../../domain/delivery.js";
 import type { JobService } from "../../domain/job.js";
 import type { PollUpdate } from "../../domain/poll.js";
 import type { Database, Executor } from "../client.js";
@@ -17,30 +17,52 @@ export interface PollWriteSummary {
   fenced: number;
   /** Deliveries created. */
   deliveriesCreated: number;
+  /** Of those, the ones created leased to `ctx.intake` and handed to it. */
+  handedOver: number;
+}
+
+/** What the fan-out is told: the time, the policy, and the delivery worker of this process, if it takes work. */
+interface FanOutContext {
+  now: Date;
+  planFanOut: FanOutPlanner;
+  intake?: DeliveryIntake | undefined;
 }
 
 /**
  * Writes a batch of poll outcomes back in one statement (fenced by claim_seq), and, for polls that
  * produced an event, creates the deliveries of every watch on that job and moves the watches on, in
  * the same transaction: a terminal status is never recorded without its callbacks.
+ *
+ * With `ctx.intake` (this process's delivery worker), the deliveries it reserves slots for are created leased to it
+ * and handed to it once the transaction committed (`settle`), so they go out without a claim; the rest are created
+ * due, for any process's claim. A transaction that fails settles with none: its reserved slots are freed. (One whose
+ * commit was sent but not answered may have committed: its leased rows are then claimed again when the lease ends.)
  */
 export async function recordPollResults(
   db: Database,
   updates: readonly PollUpdate[],
-  ctx: { now: Date; planFanOut: FanOutPlanner },
+  ctx: FanOutContext,
 ): Promise<PollWriteSummary> {
-  if (updates.length === 0) return { written: 0, fenced: 0, deliveriesCreated: 0 };
+  if (updates.length === 0) return { written: 0, fenced: 0, deliveriesCreated: 0, handedOver: 0 };
   const withEvents = updates.some((a) => a.event);
   if (!withEvents) {
     const written = await updatePolls(db, db.orm, updates, ctx.now);
-    return { written: written.size, fenced: updates.length - written.size, deliveriesCreated: 0 };
+    return { written: written.size, fenced: updates.length - written.size, deliveriesCreated: 0, handedOver: 0 };
   }
-  return db.orm.transaction(async (tx) => {
-    const written = await updatePolls(db, tx, updates, ctx.now);
-    const eventful = updates.filter((a) => a.event && written.has(a.id));
-    const deliveriesCreated = await fanOut(db, tx, eventful, ctx);
-    return { written: written.size, fenced: updates.length - written.size, deliveriesCreated };
-  });
+  const reservations: DeliveryReservation[] = [];
+  let leased: ClaimedDelivery[] = [];
+  try {
+    const summary = await db.orm.transaction(async (tx) => {
+      const written = await updatePolls(db, tx, updates, ctx.now);
+      const eventful = updates.filter((a) => a.event && written.has(a.id));
+      const out = await fanOut(db, tx, eventful, ctx, reservations);
+      return { written: written.size, fenced: updates.length - written.size, ...out };
+    });
+    leased = summary.leased;
+    return { written: summary.written, fenced: summary.fenced, deliveriesCreated: summary.created, handedOver: leased.length };
+  } finally {
+    for (const r of reservations) r.settle(leased.filter((d) => r.ids.has(d.id)));
+  }
 }
 
 async function updatePolls(db: Database, executor: Executor, updates: readonly PollUpdate[], now: Date): Promise<Set<string>> {
@@ -91,15 +113,18 @@ async function updatePolls(db: Database, executor: Executor, updates: readonly P
 /**
  * Locks the jobs' `watching` watches, asks `planFanOut` what they become, and writes that: the new messages
  * (an earlier message of the same watch waiting in a long retry delay is pulled forward: the final event must
- * not wait behind it, and the claim still sends the earlier one first) and the watches' new statuses.
+ * not wait behind it, and the claim still sends the earlier one first) and the watches' new statuses. The messages
+ * `ctx.intake` reserves slots for are created leased to it (its reservation goes into `reservations` first, for the
+ * caller to settle).
  */
 async function fanOut(
   db: Database,
   tx: Executor,
   updates: readonly PollUpdate[],
-  ctx: { now: Date; planFanOut: FanOutPlanner },
-): Promise<number> {
-  if (updates.length === 0) return 0;
+  ctx: FanOutContext,
+  reservations: DeliveryReservation[],
+): Promise<{ created: number; leased: ClaimedDelivery[] }> {
+  if (updates.length === 0) return { created: 0, leased: [] };
   const rows = await db.rows<{
     id: string;
     tenant_id: string;
@@ -135,15 +160,26 @@ async function fanOut(
   }));
   const { deliveries, transitions } = ctx.planFanOut(updates, watches);
 
+  let leased: ClaimedDelivery[] = [];
   if (deliveries.length > 0) {
-    await insertDeliveries(db, tx, deliveries, ctx.now);
-    await db.rows(
-      sql`
-        update deliveries set next_attempt_at = ${ts(ctx.now)}
-        where watch_id in ${textList(deliveries.map((d) => d.watchId))}
-          and status = 'pending' and rank = 0 and locked_by is null and next_attempt_at > ${ts(ctx.now)}`,
-      tx,
-    );
+    const { intake } = ctx;
+    const reservation = intake?.reserve(deliveries);
+    if (reservation) reservations.push(reservation); // settled by the caller however the transaction ends
+    const lease =
+      intake && reservation?.ids.size ? { workerId: intake.workerId, leaseMs: intake.leaseMs, ids: reservation.ids } : undefined;
+    leased = await insertDeliveries(db, tx, deliveries, ctx.now, lease);
+    // Only a watch subscribed to job.processing can have an earlier (rank 0) message waiting.
+    const subscribedEarlier = new Set(watches.filter((w) => w.events.includes("job.processing")).map((w) => w.id));
+    const behind = deliveries.filter((d) => d.rank > 0 && subscribedEarlier.has(d.watchId)).map((d) => d.watchId);
+    if (behind.length > 0) {
+      await db.rows(
+        sql`
+          update deliveries set next_attempt_at = ${ts(ctx.now)}
+          where watch_id in ${textList(behind)}
+            and status = 'pending' and rank = 0 and locked_by is null and next_attempt_at > ${ts(ctx.now)}`,
+        tx,
+      );
+    }
   }
   if (transitions.length > 0) {
     await db.rows(
@@ -157,5 +193,5 @@ async function fanOut(
       tx,
     );
   }
-  return deliveries.length;
+  return { created: deliveries.length, leased };
 }

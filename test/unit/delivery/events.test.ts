@@ -5,6 +5,7 @@ import {
   MAX_EVENT_BODY_BYTES,
   TERMINAL_EVENTS,
   buildEventBody,
+  eventBodies,
   eventForStatus,
   eventRank,
   rebuildEventBody,
@@ -234,6 +235,70 @@ describe("buildEventBody: size cap", () => {
     const parsed = JSON.parse(build(null, { type: "watch.expired", reason: "job_not_found", metadata: { m: "z".repeat(10) } }));
     expect(parsed.data.job).toBeNull();
     expect("truncated" in parsed.data).toBe(false);
+  });
+});
+
+describe("eventBodies: one event of a job, a body per watch", () => {
+  const job: UpstreamJob = {
+    id: "job_7",
+    status: "cancelled",
+    input_data: '{"p":"é☃"}',
+    result_data: '{"url":"u"}',
+    error: { message: "stopped", code: "x" },
+    extra: [1, null, { deep: true }],
+  };
+  const event = { type: "job.canceled" as const, observedAt: OBSERVED, jobId: "job_7", service: "agent" as const, job };
+  const watches = [
+    { watchId: "wch_a", metadata: { order: 1, ü: "v" } },
+    { watchId: "wch_b", subscriptionId: "sub_1", metadata: null },
+    { watchId: "wch_c", subscriptionId: null, metadata: { nested: { list: [1, 2] } } },
+  ];
+
+  it("each body is byte for byte JSON.stringify of the whole event body (what buildEventBody made per watch before)", () => {
+    const bodies = eventBodies(event);
+    for (const w of watches) {
+      const expected: EventBody = {
+        type: "job.canceled",
+        timestamp: OBSERVED.toISOString(),
+        data: {
+          watch_id: w.watchId,
+          job_id: "job_7",
+          service: "agent",
+          ...(w.subscriptionId ? { subscription_id: w.subscriptionId } : {}),
+          status: "canceled",
+          job,
+          result: { url: "u" },
+          error: "stopped",
+          metadata: w.metadata,
+        },
+      };
+      expect(bodies(w)).toBe(JSON.stringify(expected));
+      expect(bodies(w)).toBe(buildEventBody({ ...event, ...w }));
+    }
+  });
+
+  it("the job's part is the same text in every body; only the watch's fields differ", () => {
+    const bodies = eventBodies({ ...event, reason: "r" });
+    const strip = (body: string) => {
+      const parsed = JSON.parse(body) as EventBody;
+      const { watch_id: _w, subscription_id: _s, metadata: _m, ...common } = parsed.data;
+      return JSON.stringify({ ...parsed, data: common });
+    };
+    expect(new Set(watches.map((w) => strip(bodies(w)))).size).toBe(1);
+  });
+
+  it("truncates per watch: the watch whose own metadata takes its body over the cap loses input_data, the others keep it", () => {
+    const bodies = eventBodies(event);
+    const room = MAX_EVENT_BODY_BYTES - Buffer.byteLength(bodies({ watchId: "wch_b", subscriptionId: "sub_1", metadata: null }));
+    // {"m":"<n × x>"} instead of null: n + 4 more bytes.
+    const meta = (n: number) => ({ watchId: "wch_b", subscriptionId: "sub_1", metadata: { m: "x".repeat(n) } });
+    const exact = bodies(meta(room - 4));
+    expect(Buffer.byteLength(exact)).toBe(MAX_EVENT_BODY_BYTES);
+    expect(JSON.parse(exact).data.job.input_data).toBe(job.input_data);
+    const over = meta(room - 3);
+    expect(JSON.parse(bodies(over)).data).toMatchObject({ truncated: true, job: { input_data: null }, metadata: over.metadata });
+    expect(bodies(over)).toBe(buildEventBody({ ...event, ...over }));
+    expect(JSON.parse(bodies(watches[0]!)).data.job.input_data).toBe(job.input_data); // the same event, another watch
   });
 });
 

@@ -403,6 +403,42 @@ describe("createWorkerLoop", () => {
     });
   });
 
+  describe("reserve and adopt (items claimed elsewhere)", () => {
+    it("holds slots the loop's own claims leave free, runs the adopted items in them, and frees the unused ones", async () => {
+      const h = harness({ concurrency: 4, idleMs: 10_000 });
+      expect(h.loop.reserve(2)).toBe(0); // not running: nothing is held
+      h.loop.start();
+      await waitFor(() => h.claimLimits.length === 1, { message: "first (empty) claim" });
+      expect(h.loop.reserve(10)).toBe(4); // at most the free slots
+      h.loop.adopt([], 1); // one of them is not needed after all: freed (and the loop woken)
+      await waitFor(() => h.claimLimits.length === 2, { message: "a claim for the freed slot" });
+      expect(h.claimLimits[1]).toBe(1); // three slots are still held
+      h.loop.adopt([{ id: 100 }, { id: 101 }], 3);
+      await waitFor(() => h.acked().length === 2, { message: "adopted items processed and acked" });
+      expect(h.acked()).toEqual([
+        { id: 100, kind: "done" },
+        { id: 101, kind: "done" },
+      ]);
+      h.loop.nudge();
+      await waitFor(() => h.claimLimits.slice(2).includes(4), { message: "every slot free again" });
+      expect(() => h.loop.adopt([{ id: 1 }, { id: 2 }], 1)).toThrow(/2 items in 1 reserved slots/);
+    });
+
+    it("holds nothing once stopping, and hands back (release) what an earlier reservation adopts then; stop waits for it", async () => {
+      const h = harness({ release: (item) => ({ id: item.id, kind: "released" }) });
+      h.loop.start();
+      expect(h.loop.reserve(2)).toBe(2);
+      let stopped = false;
+      const stopping = h.loop.stop(5_000).then(() => (stopped = true));
+      expect(h.loop.reserve(1)).toBe(0);
+      await settle();
+      expect(stopped).toBe(false); // the held slots count as claimed work
+      h.loop.adopt([{ id: 7 }], 2);
+      await stopping;
+      expect(h.acked()).toEqual([{ id: 7, kind: "released" }]);
+    });
+  });
+
   describe("stop", () => {
     it("waits for in-flight work and its acks, without aborting it", async () => {
       const aborted: boolean[] = [];

@@ -122,4 +122,34 @@ describe("planFanOut", () => {
     expect(JSON.parse(out.deliveries[0]!.body)).toMatchObject({ data: { error: "boom" } });
     expect(out.transitions.map((t) => t.watchId)).toEqual(["w1"]);
   });
+
+  it("serialises each job once per event, whatever the number of watches on it; each body carries its watch's own fields", () => {
+    const serialised: string[] = [];
+    const counted = (id: string): UpstreamJob => {
+      const plain = { ...job("completed"), id };
+      return { ...plain, toJSON: () => (serialised.push(id), plain) };
+    };
+    const out = planFanOut(
+      [
+        update({ type: "job.completed" }, { id: "pol_1", status: "done", job: counted("job_1") }),
+        update({ type: "job.completed" }, { id: "pol_2", jobId: "job_2", status: "done", job: counted("job_2") }),
+      ],
+      [
+        watch("w1", ["job.completed"], { metadata: { n: 1 } }),
+        watch("w2", ["job.completed"], { metadata: null, subscriptionId: "sub_1" }),
+        watch("w3", ["job.completed"], { metadata: { n: 3 } }),
+        watch("w4", ["job.completed"], { pollId: "pol_2", jobId: "job_2" }),
+      ],
+      ids(),
+    );
+    expect(serialised.sort()).toEqual(["job_1", "job_2"]);
+    const bodies = out.deliveries.map((d) => JSON.parse(d.body) as EventBody);
+    expect(bodies.map((b) => [b.data.watch_id, b.data.job_id, b.data.metadata, b.data.subscription_id])).toEqual([
+      ["w1", "job_1", { n: 1 }, undefined],
+      ["w2", "job_1", null, "sub_1"],
+      ["w3", "job_1", { n: 3 }, undefined],
+      ["w4", "job_2", { order: 7 }, undefined],
+    ]);
+    expect(new Set(out.deliveries.map((d) => d.id)).size).toBe(4); // one message, and webhook-id, per watch
+  });
 });
