@@ -1,11 +1,10 @@
-import { createAdaptorServer } from "@hono/node-server";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { getRequestListener } from "@hono/node-server";
 import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createApp } from "./api/app.js";
-import { startWaitingServer } from "./api/routes/health.js";
+import { listenForApi } from "./api/listener.js";
 import type { Config } from "./config.js";
-import { createDb, type Database } from "./db/client.js";
+import { createDb, databaseOptions, type Database } from "./db/client.js";
 import { createDatabaseClock } from "./db/database-clock.js";
 import { migrate } from "./db/migrate.js";
 import { bootstrapDefaultTenant } from "./db/queries/bootstrap-tenant.js";
@@ -43,8 +42,11 @@ export interface Relay {
   readonly lister: SubscriptionLister;
   /** Set when this start generated the API key: show it once, it is stored only as a hash. */
   readonly generatedApiKey: string | undefined;
-  /** Stops accepting requests and claims, finishes or releases in-flight work, closes pools. */
-  stop(options?: { graceMs?: number }): Promise<void>;
+  /**
+   * Stops accepting requests and claims, finishes or releases in-flight work, closes pools. `/readyz`
+   * answers 503 from the start of the stop, `unreadyMs` (default 0) before the listener closes.
+   */
+  stop(options?: { graceMs?: number; unreadyMs?: number }): Promise<void>;
 }
 
 /** In-flight work gets this long to finish on stop before it is aborted and released (SIGTERM budget: 10 s). */
@@ -64,7 +66,7 @@ async function openDatabase<T>(
   for (let attempt = 1; ; attempt++) {
     let db: Database | undefined;
     try {
-      db = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, loadDataDir: options.loadDataDir });
+      db = await createDb({ ...databaseOptions(config), loadDataDir: options.loadDataDir });
       await migrate(db);
       return { db, prepared: await prepare(db) };
     } catch (err) {
@@ -92,9 +94,9 @@ async function openDatabase<T>(
 export async function startRelay(config: Config, options: RelayOptions = {}): Promise<Relay> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const roles = { api: true, scheduler: true, delivery: true, maintenance: true, ...options.roles };
-  // A fixed port answers /healthz (and /readyz 503) while the database is awaited, so the process is not restarted.
-  const waiting =
-    roles.api && config.databaseUrl && config.port !== 0 ? await startWaitingServer(config.port, config.host) : undefined;
+  // The API's socket is bound first and kept to the drain: while the database is awaited it answers /healthz
+  // (and /readyz 503), so the process is not restarted and no connection is refused in between.
+  const listener = roles.api ? await listenForApi(config.port, config.host) : undefined;
   const random = options.random ?? systemRandom;
   const clock = options.clock ?? systemClock;
   let db: Database;
@@ -112,8 +114,10 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
           })
         : Promise.resolve(undefined),
     ));
-  } finally {
-    await waiting?.close();
+  } catch (err) {
+    listener?.closeAllConnections();
+    await listener?.close();
+    throw err;
   }
   let deps: Deps | undefined;
   // Several relays on one Postgres write times on its clock, whatever their hosts' clocks say (a clock that
@@ -137,7 +141,12 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
 
     const workerId = `${hostname()}:${process.pid}:${random.bytes(4).toString("hex")}`;
     const delivery = createDeliveryWorker(deps, { workerId });
-    const scheduler = createScheduler(deps, { workerId, onDeliveriesCreated: () => delivery.nudge() });
+    // The events this process's polls see are sent by its own delivery worker without a claim, when it runs here.
+    const scheduler = createScheduler(deps, {
+      workerId,
+      onDeliveriesCreated: () => delivery.nudge(),
+      deliveries: roles.delivery ? delivery : undefined,
+    });
     const maintenance = createMaintenance(deps, { workerId });
     const lister = createSubscriptionLister(deps, {
       workerId,
@@ -145,36 +154,15 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
       onWatchesCreated: () => scheduler.nudge(),
     });
 
-    let server: Server | undefined;
-    let port = 0;
-    if (roles.api) {
+    if (listener) {
       const app = createApp(deps, {
         onWatchCreated: () => scheduler.nudge(),
         onRedeliver: () => delivery.nudge(),
         onSigningSecretRotated: (tenantId) => delivery.invalidateSecrets(tenantId),
       });
-      server = createAdaptorServer({ fetch: app.fetch }) as Server;
-      // Requests Node's HTTP parser refuses never reach the app: answer them with the envelope too.
-      server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
-        if (!socket.writable || err.code === "ECONNRESET") return void socket.destroy();
-        const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
-        const body = JSON.stringify({
-          error: tooLarge
-            ? { code: "payload_too_large", message: "the request headers are too large" }
-            : { code: "validation_failed", message: "the request is not valid HTTP" },
-        });
-        socket.end(
-          `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
-            `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-        );
-      });
-      const listening = server;
-      await new Promise<void>((resolve, reject) => {
-        listening.once("error", reject);
-        listening.listen(config.port, config.host, () => resolve());
-      });
-      port = (server.address() as AddressInfo).port;
+      listener.serve(getRequestListener(app.fetch));
     }
+    const port = listener?.port ?? 0;
     if (roles.scheduler) {
       scheduler.start();
       lister.start();
@@ -198,14 +186,13 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
       stop(stopOptions = {}) {
         stopping ??= (async () => {
           const graceMs = stopOptions.graceMs ?? DEFAULT_GRACE_MS;
-          const closed = server
-            ? new Promise<void>((resolve) => {
-                server.close(() => resolve());
-                server.closeIdleConnections();
-              })
-            : Promise.resolve();
+          // Endpoints are taken out first: /readyz answers 503 for a moment while the API still serves.
+          listener?.drain();
+          const unreadyMs = stopOptions.unreadyMs ?? 0;
+          if (listener && unreadyMs > 0) await sleep(unreadyMs);
+          const closed = listener?.close() ?? Promise.resolve();
           await Promise.all([scheduler.stop(graceMs), delivery.stop(graceMs), maintenance.stop(), lister.stop()]);
-          server?.closeAllConnections();
+          listener?.closeAllConnections();
           await closed;
           databaseClock?.stop();
           await started.close();
@@ -217,6 +204,8 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     };
   } catch (err) {
     databaseClock?.stop();
+    listener?.closeAllConnections();
+    await listener?.close();
     await deps?.close();
     await db.close();
     throw err;

@@ -3,7 +3,10 @@ import type { Writable } from "node:stream";
 import type { CliContext } from "./context.js";
 import { errorForLog } from "../lib/error-for-log.js";
 
-/** How long a stop may take before the process exits anyway (the promise: exit within 10 s of a signal). */
+/**
+ * How long a stop may take once the listener closes before the process exits anyway (the promise: exit
+ * within 10 s of a signal, plus SHUTDOWN_UNREADY_MS).
+ */
 const HARD_STOP_MS = 9_500;
 
 /**
@@ -45,12 +48,14 @@ export async function runServe(env: Record<string, string | undefined>, io: { st
     stopping = true;
     logger.info({ signal }, "stopping");
     abortStart.abort();
-    // Hard stop if something hangs: the promise is to exit within 10 s.
+    // Hard stop if something hangs: the promise is to exit within 10 s of the listener closing. Only a
+    // relay that listens waits SHUTDOWN_UNREADY_MS with /readyz at 503 before it closes.
+    const unreadyMs = relay ? config.shutdownUnreadyMs : 0;
     setTimeout(() => {
       logger.error("shutdown took longer than 10 s; exiting");
       process.exit(1);
-    }, HARD_STOP_MS).unref();
-    void (relay?.stop() ?? Promise.resolve()).then(
+    }, HARD_STOP_MS + unreadyMs).unref();
+    void (relay?.stop({ unreadyMs }) ?? Promise.resolve()).then(
       () => finish(0),
       (err) => {
         logger.error({ err: errorForLog(err) }, "error while stopping");

@@ -23,7 +23,8 @@ export interface RelayProcess {
 export function spawnRelay(env: Record<string, string>): RelayProcess {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", ...env },
+    // No /readyz-only moment on SIGTERM unless a test asks for one: tests stop relays often.
+    env: { PATH: process.env.PATH ?? "", SHUTDOWN_UNREADY_MS: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const stdout: string[] = [];

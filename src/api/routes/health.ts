@@ -1,5 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createServer } from "node:http";
 import { createRouter } from "../router.js";
 import { DEFAULT_TENANT_ID } from "../../domain/tenant.js";
 import { pingDatabase } from "../../db/queries/ping-database.js";
@@ -97,33 +96,4 @@ export function healthRoutes(deps: Pick<Deps, "config" | "db" | "upstream" | "up
     );
   });
   return app;
-}
-
-/**
- * While a relay waits for its database at start, this answers on its port: `/healthz` 200 (the process is
- * alive, do not restart it), `/readyz` 503, anything else 503 `service_unavailable`. Closed once the database
- * is open, before the API takes the port.
- */
-export async function startWaitingServer(port: number, host: string): Promise<{ close(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    const [status, body] =
-      path === "/healthz"
-        ? [200, { data: { status: "ok" } }]
-        : path === "/readyz"
-          ? [503, { data: { status: "not_ready", checks: { database: "unreachable", upstream_key: "unknown" } } }]
-          : [503, { error: { code: "service_unavailable", message: "the relay is waiting for its database" } }];
-    res.writeHead(status, { "content-type": "application/json", connection: "close" }).end(JSON.stringify(body));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }
