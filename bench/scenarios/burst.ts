@@ -9,6 +9,7 @@ import { createDb } from "../../src/db/client.js";
 import { DEFAULT_TENANT_ID } from "../../src/domain/tenant.js";
 import { atLeast, atMost, fmt, type ScenarioContext, type ScenarioResult } from "../scenario.js";
 import { relayLogSummary, startStack, type Stack } from "../stack.js";
+import { SATURATION_SETTINGS } from "./throughput.js";
 
 /** Targets of the final table (2 cores, zero-latency upstream and receiver). */
 export const BURST_TARGETS = { deliveriesPerSec: 3_000, cpuMsPerDelivery: 0.5 };
@@ -185,13 +186,7 @@ export async function burst(ctx: ScenarioContext): Promise<ScenarioResult> {
   const size = ctx.quick
     ? { watches: 1_000, rounds: 1, warmupMs: 2_000, timeoutMs: 30_000 }
     : { watches: 5_000, rounds: 3, warmupMs: 5_000, timeoutMs: 120_000 };
-  const settings = {
-    POLL_MIN_INTERVAL_MS: "1000",
-    POLL_MAX_INTERVAL_MS: "1000",
-    POLL_CONCURRENCY: "256",
-    DELIVERY_CONCURRENCY: "256",
-    DELIVERY_PER_ORIGIN_CONCURRENCY: "256",
-  };
+  const settings = SATURATION_SETTINGS;
   const data: Record<string, unknown> = { size, relay_settings: settings };
   const stack = await startStack(ctx, { scenario: "burst", upstreamLatencyMs: 0, receiverLatencyMs: 0, relayEnv: settings });
   try {

@@ -7,6 +7,15 @@ import { insertActive } from "../fixtures.js";
 import { atLeast, fmt, type ScenarioContext, type ScenarioResult } from "../scenario.js";
 import { relayLogSummary, startStack } from "../stack.js";
 
+/** A relay set to go as fast as it can: every job due every second, wide concurrency (throughput and burst). */
+export const SATURATION_SETTINGS = {
+  POLL_MIN_INTERVAL_MS: "1000",
+  POLL_MAX_INTERVAL_MS: "1000",
+  POLL_CONCURRENCY: "256",
+  DELIVERY_CONCURRENCY: "256",
+  DELIVERY_PER_ORIGIN_CONCURRENCY: "256",
+};
+
 /** Targets of the final table. */
 export const THROUGHPUT_TARGETS = { pollsPerSec: 4_000, deliveriesPerSec: 3_000 };
 
@@ -19,13 +28,7 @@ export async function throughput(ctx: ScenarioContext): Promise<ScenarioResult> 
   const size = ctx.quick
     ? { watches: 2_000, viaApi: 200, warmupMs: 1_500, windowMs: 3_000, deliverTimeoutMs: 30_000 }
     : { watches: 20_000, viaApi: 2_000, warmupMs: 10_000, windowMs: 30_000, deliverTimeoutMs: 300_000 };
-  const settings = {
-    POLL_MIN_INTERVAL_MS: "1000",
-    POLL_MAX_INTERVAL_MS: "1000",
-    POLL_CONCURRENCY: "256",
-    DELIVERY_CONCURRENCY: "256",
-    DELIVERY_PER_ORIGIN_CONCURRENCY: "256",
-  };
+  const settings = SATURATION_SETTINGS;
   const data: Record<string, unknown> = { size, relay_settings: settings };
   const stack = await startStack(ctx, { scenario: "throughput", upstreamLatencyMs: 0, receiverLatencyMs: 0, relayEnv: settings });
   try {

@@ -25,7 +25,9 @@ export interface CensoredFit {
 
 /** A fit never narrows below this spread (a run of identical durations must not make the plan overconfident). */
 export const MIN_SD_LOG = 0.1;
-const MAX_ITERATIONS = 200;
+/** EM steps per fit: from scratch, and from the previous fit (a refit continues where the last one stopped). */
+const MAX_ITERATIONS = 100;
+const MAX_WARM_ITERATIONS = 20;
 const TOLERANCE = 1e-5;
 
 /** A job's evidence as an interval of ln(T): (lo, hi], either end possibly infinite. */
@@ -106,7 +108,8 @@ function standardErrors(evidence: readonly DurationEvidence[], mu: number, sd: n
  * Fits a lognormal to jobs that finished (interval-censored by their poll gap) and jobs still running
  * (right-censored at their age) by maximum likelihood, so the fit is unbiased from the first jobs on:
  * counting only the finished ones would see only the quick. EM from `start` (the previous fit: a refit
- * moves a little from where it was). Undefined without a single finished job.
+ * moves a little from where it was, at most 20 EM steps, so a burst of news costs a few milliseconds per
+ * refit and the fit converges over the next refits). Undefined without a single finished job.
  */
 export function fitCensored(
   evidence: readonly DurationEvidence[],
@@ -125,7 +128,7 @@ export function fitCensored(
   if (events <= 0) return undefined;
   let mu = start?.meanLog ?? sum / events;
   let sd = start?.sdLog ?? Math.max(0.3, Math.sqrt(Math.max(0, sumSq / events - (sum / events) ** 2)));
-  for (let i = 0; i < MAX_ITERATIONS; i++) {
+  for (let i = 0; i < (start ? MAX_WARM_ITERATIONS : MAX_ITERATIONS); i++) {
     const [m, s] = emStep(evidence, mu, sd);
     const done = Math.abs(m - mu) < TOLERANCE && Math.abs(s - sd) < TOLERANCE;
     mu = m;
