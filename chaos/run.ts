@@ -16,7 +16,7 @@ import { streams } from "./prng.js";
 import { NO_RECEIVER_FAULTS, startReceivers, type ReceiverFleet } from "./receivers.js";
 import { registerWatches } from "./register.js";
 import { createRelaySlot, type RelaySlot } from "./relays.js";
-import { judge, printTable, writeResults } from "./verdict.js";
+import { judge, printTable, SHUTDOWN_UNREADY_MS, writeResults } from "./verdict.js";
 
 const API_KEY = "rrk_chaos_key_0123456789abcdef";
 const SECRET = `whsec_${Buffer.alloc(32, 9).toString("base64")}`;
@@ -88,6 +88,7 @@ async function main(): Promise<number> {
     RELAY_RATE_LIMIT_RPS: "100000",
     RELAY_RATE_LIMIT_BURST: "100000",
     LOG_LEVEL: "info",
+    SHUTDOWN_UNREADY_MS: String(SHUTDOWN_UNREADY_MS),
   };
   slots.push(createRelaySlot("relay-a", env, logDir), createRelaySlot("relay-b", env, logDir));
   await Promise.all(slots.map((s) => s.start()));
