@@ -1,5 +1,5 @@
 import { request } from "node:http";
-import { createServer, type AddressInfo } from "node:net";
+import { freePort } from "../support/http.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeRendley, type FakeRendley } from "../support/fake-rendley.js";
 import { relayTestEnv, TEST_API_KEY } from "../support/relay-harness.js";
@@ -10,14 +10,6 @@ import { waitFor } from "../support/wait-for.js";
 
 const PG = process.env.TEST_DATABASE_URL;
 const UNREADY_MS = 1_500;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 interface Outcome {
   path: string;

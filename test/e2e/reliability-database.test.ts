@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { createServer, type AddressInfo } from "node:net";
+import { freePort } from "../support/http.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/lib/logger.js";
@@ -14,13 +14,6 @@ import { waitFor } from "../support/wait-for.js";
 
 const PG = process.env.TEST_DATABASE_URL;
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 if (!PG)
   console.warn("reliability-database: TEST_DATABASE_URL is not set, so the database-outage tests (Postgres only) do not run");
 

@@ -16,6 +16,11 @@ const ReadySchema = z
   })
   .openapi("Readiness");
 
+/** What `/readyz` answers from SIGTERM until the listener closes (src/api/listener.ts): no check is run. */
+const DrainingSchema = z
+  .object({ data: z.object({ status: z.literal("not_ready"), checks: z.object({ draining: z.literal(true) }) }) })
+  .openapi("Draining");
+
 const healthRoute = createRoute({
   method: "get",
   path: "/healthz",
@@ -36,7 +41,10 @@ const readyRoute = createRoute({
   summary: "Readiness: the database answers and Rendley accepts the API key",
   responses: {
     200: { content: { "application/json": { schema: ReadySchema } }, description: "Ready" },
-    503: { content: { "application/json": { schema: ReadySchema } }, description: "Not ready; `checks` says why" },
+    503: {
+      content: { "application/json": { schema: z.union([ReadySchema, DrainingSchema]) } },
+      description: "Not ready; `checks` says why (`draining` after SIGTERM, for SHUTDOWN_UNREADY_MS before the listener closes)",
+    },
   },
 });
 

@@ -76,12 +76,6 @@ describe("duration learner", () => {
   });
 
   it("keeps at most MAX_JOBS_PER_TYPE jobs of a type, by sampling more thinly", () => {
-    const learner = simulate(
-      lognormalJobs(5_000, 10_000, () => 60_000, 0.5),
-      10_000,
-    );
-    // No job finished yet: no fit, but the window is bounded.
-    expect(learner.fitOf("t1", "render")).toBeUndefined();
     const more = simulate(
       lognormalJobs(5_000, 10_000, () => 2_000, 0.5),
       20_000,
